@@ -1,0 +1,74 @@
+"""`commons user|token|org`: accounts, run against the configured database directly."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
+org_app = typer.Typer(help="Manage organizations and their members.", no_args_is_help=True)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from modelcommons.cli.serve import prepare_database
+    from modelcommons.db.engine import write_session
+
+    prepare_database()
+    return write_session()
+
+
+@user_app.command("create")
+def create_user(
+    name: str,
+    password: Annotated[str | None, typer.Option(help="Password for the web login.")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make a site administrator.")] = False,
+) -> None:
+    """Create a user."""
+    from modelcommons.hub.accounts import create_user as create
+
+    with _session() as session:
+        create(session, name, password=password, email=email, is_admin=admin)
+    typer.echo(f"Created user {name}. Next: commons token create {name}")
+
+
+@token_app.command("create")
+def create_token(
+    user: str,
+    name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "cli",
+    role: Annotated[str, typer.Option(help="read or write.")] = "write",
+) -> None:
+    """Create an access token for USER and print it (it is shown only this once)."""
+    from modelcommons.hub.accounts import create_token as create
+
+    with _session() as session:
+        _, secret = create(session, user, name=name, role=role)
+    typer.echo(secret)
+
+
+@org_app.command("create")
+def create_org(
+    name: str, owner: Annotated[str, typer.Option(help="The user who administers it.")]
+) -> None:
+    """Create an organization whose first admin is OWNER."""
+    from modelcommons.hub.accounts import create_org as create
+
+    with _session() as session:
+        create(session, name, owner=owner)
+    typer.echo(f"Created organization {name} (admin: {owner}).")
+
+
+@org_app.command("add-member")
+def add_member(
+    org: str,
+    user: str,
+    role: Annotated[str, typer.Option(help="read, write or admin.")] = "write",
+) -> None:
+    """Add USER to ORG with ROLE (or change the role of a member)."""
+    from modelcommons.hub.accounts import set_member
+
+    with _session() as session:
+        set_member(session, org, user, role=role)
+    typer.echo(f"{user} is now a {role} member of {org}.")

@@ -1,0 +1,39 @@
+"""The `commons` command: one module per noun, imported lazily so that --help is instant."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from modelcommons.cli import accounts, demo, serve
+
+app = typer.Typer(
+    name="commons",
+    help="Model Commons: a self-hostable hub for open models and datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("worker")(serve.worker)
+app.command("migrate")(serve.migrate)
+app.command("demo")(demo.demo)
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.token_app, name="token")
+app.add_typer(accounts.org_app, name="org")
+
+
+def main() -> None:
+    """Entry point: domain errors become one line on stderr and exit code 1."""
+    from modelcommons.errors import CommonsError
+
+    try:
+        app()
+    except CommonsError as exc:
+        typer.secho(f"Error: {exc.message}", err=True, fg="red")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""`commons serve`, `commons worker` and `commons migrate`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Annotated
+
+import typer
+
+CREDENTIALS_FILE = "admin-credentials"
+
+
+def prepare_database() -> None:
+    """Embedded: create or upgrade the schema. Elsewhere: refuse to run on an old schema."""
+    from modelcommons.config import get_settings
+    from modelcommons.db.engine import get_engine
+    from modelcommons.db.migrate import is_current, upgrade
+
+    if get_settings().database_url.startswith("sqlite"):
+        upgrade(get_engine())
+    elif not is_current(get_engine()):
+        from modelcommons.errors import CommonsError
+
+        raise CommonsError("The database schema is not up to date. Next: commons migrate")
+
+
+def ensure_admin() -> str:
+    """The first start creates an admin and a write token, saved (0600) in COMMONS_HOME.
+    Returns the token the demo seeds with."""
+    from sqlalchemy import select
+
+    from modelcommons.config import get_settings
+    from modelcommons.db.engine import write_session
+    from modelcommons.db.models import Account
+    from modelcommons.hub.accounts import create_token, create_user
+
+    path = get_settings().home / CREDENTIALS_FILE
+    with write_session() as session:
+        admin = session.scalar(select(Account).where(Account.kind == "user", Account.is_admin))
+        if admin is not None and path.exists():
+            creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+            if "token" in creds:
+                typer.echo(f"Admin credentials: {path}")
+                return creds["token"]
+        password = None
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            admin = create_user(session, "admin", password=password, is_admin=True)
+        _, token = create_token(session, admin.name, name="admin", role="write")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"user={admin.name}\n" + (f"password={password}\n" if password else "") + f"token={token}\n")
+    typer.secho(f"Admin user: {admin.name}" + (f"  password: {password}" if password else ""), bold=True)
+    typer.secho(f"Admin token (write): {token}", bold=True)
+    typer.echo(f"Saved in {path}")
+    return token
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo models and datasets.")] = False,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+) -> None:
+    """Run the hub (and, embedded, its job worker)."""
+    import uvicorn
+
+    from modelcommons.config import get_settings
+
+    settings = get_settings()
+    prepare_database()
+    token = ensure_admin()
+    worker = None
+    if settings.embedded_queue and settings.run_worker:
+        from modelcommons.jobs.worker import start_embedded_worker
+
+        worker = start_embedded_worker()
+    if demo:
+        from modelcommons.cli.demo import seed_in_background
+
+        seed_in_background(f"http://{host}:{port}", token)
+    typer.echo(f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port}"
+               " HF_HUB_DISABLE_XET=1)")
+    try:
+        uvicorn.run("modelcommons.server.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning", timeout_keep_alive=30)
+    finally:
+        if worker is not None:
+            worker.terminate()
+
+
+def worker(
+    threads: Annotated[int, typer.Option(help="Jobs run at once.")] = 1,
+) -> None:
+    """Run a job worker (for COMMONS_QUEUE_URL=redis://...; embedded serve starts its own)."""
+    from modelcommons.jobs.worker import run_worker
+
+    prepare_database()
+    run_worker(workers=threads)
+
+
+def migrate() -> None:
+    """Upgrade the database schema to this version (run once before rolling out servers)."""
+    from modelcommons.db.engine import get_engine
+    from modelcommons.db.migrate import upgrade
+
+    upgrade(get_engine())
+    typer.echo("Database schema is up to date.")

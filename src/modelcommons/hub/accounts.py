@@ -1,0 +1,158 @@
+"""Users, organizations, memberships and access tokens, and who a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.models import Account, Membership, Token
+from modelcommons.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
+from modelcommons.hub.names import validate_namespace
+
+ROLES = ("read", "write", "admin")
+TOKEN_ROLES = ("read", "write")
+TOKEN_PREFIX = "mc_"
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a user with a token's scope, or nobody."""
+
+    user: Account | None = None
+    token_role: str | None = None
+    token_name: str | None = None
+    org_roles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        return self.user.name if self.user else None
+
+    def role_in(self, namespace: str) -> str | None:
+        """The role this principal holds over a namespace: admin of its own, its org role."""
+        if self.user is None:
+            return None
+        if self.user.is_admin or namespace == self.user.name:
+            return "admin"
+        return self.org_roles.get(namespace)
+
+    @property
+    def can_write(self) -> bool:
+        return self.user is not None and self.token_role == "write"
+
+
+ANONYMOUS = Principal()
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def get_account(session: Session, name: str, *, kind: str | None = None) -> Account:
+    account = session.scalar(select(Account).where(Account.name == name))
+    if account is None or (kind and account.kind != kind):
+        raise NotFoundError(f"No {kind or 'user or organization'} named {name!r}.")
+    return account
+
+
+def _new_account(session: Session, name: str, kind: str, **fields: object) -> Account:
+    validate_namespace(name)
+    taken = session.scalar(select(Account.id).where(Account.name.ilike(name)))
+    if taken is not None:
+        raise ConflictError(f"The name {name!r} is already taken.")
+    account = Account(name=name, kind=kind, **fields)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def create_user(
+    session: Session,
+    name: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    fullname: str = "",
+    is_admin: bool = False,
+) -> Account:
+    if password is not None and len(password) < 8:
+        raise InvalidInputError("Passwords need at least 8 characters.")
+    return _new_account(
+        session,
+        name,
+        "user",
+        email=email,
+        fullname=fullname or name,
+        is_admin=is_admin,
+        password_hash=_hasher.hash(password) if password else None,
+    )
+
+
+def verify_password(session: Session, name: str, password: str) -> Account:
+    user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
+    try:
+        if user is None or user.password_hash is None:
+            raise VerificationError()
+        _hasher.verify(user.password_hash, password)
+    except VerificationError:
+        raise UnauthorizedError("Wrong user name or password.") from None
+    return user
+
+
+def create_org(session: Session, name: str, *, owner: str, fullname: str = "") -> Account:
+    owner_account = get_account(session, owner, kind="user")
+    org = _new_account(session, name, "org", fullname=fullname or name)
+    session.add(Membership(org_id=org.id, user_id=owner_account.id, role="admin"))
+    return org
+
+
+def set_member(session: Session, org: str, user: str, *, role: str) -> Membership:
+    if role not in ROLES:
+        raise InvalidInputError(f"Invalid role {role!r}: expected one of {', '.join(ROLES)}.")
+    org_account = get_account(session, org, kind="org")
+    user_account = get_account(session, user, kind="user")
+    membership = session.get(Membership, (org_account.id, user_account.id))
+    if membership is None:
+        membership = Membership(org_id=org_account.id, user_id=user_account.id, role=role)
+        session.add(membership)
+    membership.role = role
+    return membership
+
+
+def org_roles(session: Session, user: Account) -> dict[str, str]:
+    rows = session.execute(
+        select(Account.name, Membership.role)
+        .join(Membership, Membership.org_id == Account.id)
+        .where(Membership.user_id == user.id)
+    )
+    return {name: role for name, role in rows}
+
+
+def create_token(session: Session, user: str, *, name: str, role: str) -> tuple[Token, str]:
+    """A new token; the secret is returned once and only its hash is stored."""
+    if role not in TOKEN_ROLES:
+        raise InvalidInputError(f"Invalid token role {role!r}: expected read or write.")
+    account = get_account(session, user, kind="user")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = Token(user_id=account.id, name=name, role=role, token_hash=_hash_token(secret))
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def authenticate_token(session: Session, secret: str) -> Principal:
+    token = session.scalar(select(Token).where(Token.token_hash == _hash_token(secret)))
+    if token is None:
+        raise UnauthorizedError("Invalid credentials in Authorization header")
+    user = session.get(Account, token.user_id)
+    assert user is not None
+    return Principal(
+        user=user, token_role=token.role, token_name=token.name, org_roles=org_roles(session, user)
+    )
+

@@ -1,0 +1,97 @@
+"""Model and dataset cards: the YAML front matter of README.md, parsed at commit time.
+
+A bad front matter never blocks a commit: it is kept as `error` and shown to the owner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from modelcommons.hub.licenses import normalize_license
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$", re.S | re.M)
+RELATIONS = ("adapter", "finetune", "quantized", "merge")
+
+
+@dataclass
+class CardMetadata:
+    data: dict[str, Any] | None = None
+    error: str | None = None
+    license: str | None = None
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    base_models: list[str] = field(default_factory=list)
+    base_model_relation: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+def _str_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str | int | float) and str(v)]
+    return []
+
+
+def _front_matter(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return None, None
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        return None, f"Invalid YAML in the card's front matter: {exc}".replace("\n", " ")
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return None, "The card's front matter must be a YAML mapping (key: value lines)."
+    return data, None
+
+
+def parse_card(text: str) -> CardMetadata:
+    data, error = _front_matter(text)
+    if data is None:
+        return CardMetadata(error=error)
+    card = CardMetadata(data=data)
+    card.license = normalize_license(data.get("license"))
+    card.pipeline_tag = data.get("pipeline_tag") if isinstance(data.get("pipeline_tag"), str) else None
+    card.library_name = data.get("library_name") if isinstance(data.get("library_name"), str) else None
+    card.base_models = _str_list(data.get("base_model"))
+    relation = data.get("base_model_relation")
+    card.base_model_relation = relation if relation in RELATIONS else None
+    card.datasets = _str_list(data.get("datasets"))
+    warnings = []
+    if relation is not None and card.base_model_relation is None:
+        warnings.append(f"base_model_relation must be one of {', '.join(RELATIONS)}")
+    card.error = "; ".join(warnings) or None
+    card.tags = index_tags(card, languages=_str_list(data.get("language")))
+    return card
+
+
+def index_tags(card: CardMetadata, *, languages: list[str]) -> list[str]:
+    """Everything `filter=` can match: card tags, library, task, license:, dataset:, base_model:."""
+    tags = list(_str_list(card.data.get("tags") if card.data else None))
+    tags += [t for t in (card.library_name, card.pipeline_tag) if t]
+    tags += languages
+    if card.license:
+        tags.append(f"license:{card.license}")
+    tags += [f"dataset:{d}" for d in card.datasets]
+    tags += [f"base_model:{b}" for b in card.base_models]
+    seen: dict[str, None] = {}
+    for tag in tags:
+        seen.setdefault(tag[:200], None)
+    return list(seen)
+
+
+def validate_card(text: str) -> list[str]:
+    """Problems a person should see before committing; they are warnings, never refusals."""
+    data, error = _front_matter(text)
+    if error:
+        return [error]
+    card = parse_card(text) if data is not None else None
+    return [card.error] if card and card.error else []

@@ -1,0 +1,136 @@
+"""Background jobs: the `jobs` table is the source of truth, Huey only carries execution.
+
+A job runs under a lease renewed by heartbeats; the reaper re-queues jobs whose lease ran
+out (their worker died) until they have used their attempts, then fails them, keeping the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import Job, utcnow
+from modelcommons.errors import NotFoundError
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 3
+Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def create_job(session: Session, kind: str, args: dict[str, Any]) -> Job:
+    job = Job(kind=kind, args=args, status="queued", log="")
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"No job {job_id}.")
+    return job
+
+
+def dispatch(job_ids: Iterable[int]) -> None:
+    """Hand committed jobs to the queue (import kept lazy: the server rarely needs Huey)."""
+    ids = list(job_ids)
+    if not ids:
+        return
+    from modelcommons.jobs.tasks import run_job
+
+    for job_id in ids:
+        run_job(job_id)
+
+
+class JobContext:
+    """What a running handler may do: report progress, log, and learn of cancellation."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+
+    def progress(self, fraction: float, line: str | None = None) -> bool:
+        """Record progress and renew the lease. Returns False when cancel was requested."""
+        with write_session() as session:
+            job = get_job(session, self.job_id)
+            job.progress = max(0.0, min(1.0, fraction))
+            job.heartbeat_at = utcnow()
+            job.lease_until = utcnow() + LEASE
+            if line:
+                job.log += line.rstrip("\n") + "\n"
+            return not job.cancel_requested
+
+
+def _claim(job_id: int) -> Job | None:
+    with write_session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status not in ("queued",):
+            return None
+        job.status = "running"
+        job.attempts += 1
+        job.heartbeat_at = utcnow()
+        job.lease_until = utcnow() + LEASE
+        session.flush()
+        session.expunge(job)
+        return job
+
+
+def _finish(job_id: int, *, status: str, result: dict[str, Any] | None, line: str) -> None:
+    with write_session() as session:
+        job = get_job(session, job_id)
+        job.status = status
+        job.result = result
+        job.lease_until = None
+        job.log += line + "\n"
+        if status == "succeeded":
+            job.progress = 1.0
+
+
+def run(job_id: int) -> None:
+    """Run one job in this process (called by the worker)."""
+    job = _claim(job_id)
+    if job is None:
+        return
+    try:
+        result = HANDLERS[job.kind](job, JobContext(job_id))
+    except Exception as exc:  # a job's failure is recorded, never lost
+        _finish(job_id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
+        raise
+    _finish(job_id, status="succeeded", result=result, line="done")
+
+
+def reap_expired() -> list[int]:
+    """Re-queue (or fail) running jobs whose lease expired. Returns the re-queued ids."""
+    requeued: list[int] = []
+    with write_session() as session:
+        expired = session.scalars(
+            select(Job).where(Job.status == "running", Job.lease_until < utcnow())
+        )
+        for job in expired:
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status = "failed"
+                job.log += "failed: its worker stopped answering too many times\n"
+            else:
+                job.status = "queued"
+                job.log += "lease expired: re-queued\n"
+                requeued.append(job.id)
+    dispatch(requeued)
+    return requeued
+
+
+def pending_job_ids() -> list[int]:
+    with read_session() as session:
+        return list(session.scalars(select(Job.id).where(Job.status == "queued")))

@@ -1,0 +1,79 @@
+"""Validation of repo ids, account names, revisions and paths inside a repo."""
+
+from __future__ import annotations
+
+import re
+
+from modelcommons.errors import InvalidInputError
+
+REPO_TYPES = ("model", "dataset", "space")
+# First URL segments that can never be a namespace: they route elsewhere.
+RESERVED_NAMES = frozenset(
+    {"api", "datasets", "spaces", "models", "kernels", "new", "settings", "login", "logout",
+     "signup", "static", "docs", "organizations", "lfs", "healthz", "search"}
+)
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")
+_COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+MAX_PATH = 1000
+
+
+def validate_name(name: str, *, what: str = "name") -> str:
+    if not _NAME.match(name) or "--" in name or ".." in name:
+        raise InvalidInputError(
+            f"Invalid {what} {name!r}: use letters, digits, '-', '_' and '.', at most 96 "
+            "characters, starting and ending with a letter or digit, without '--' or '..'."
+        )
+    return name
+
+
+def validate_namespace(name: str) -> str:
+    validate_name(name, what="namespace")
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidInputError(f"{name!r} is a reserved name.")
+    return name
+
+
+def split_repo_id(repo_id: str) -> tuple[str, str]:
+    namespace, sep, name = repo_id.partition("/")
+    if not sep or "/" in name:
+        raise InvalidInputError(f"Invalid repo id {repo_id!r}: expected 'namespace/name'.")
+    return validate_namespace(namespace), validate_name(name, what="repo name")
+
+
+def validate_repo_type(repo_type: str | None) -> str:
+    repo_type = repo_type or "model"
+    if repo_type not in REPO_TYPES:
+        raise InvalidInputError(f"Invalid repo type {repo_type!r}: expected model or dataset.")
+    return repo_type
+
+
+def is_commit_sha(rev: str) -> bool:
+    return bool(_COMMIT_SHA.match(rev))
+
+
+def validate_path(path: str) -> str:
+    """A file path inside a repo: relative, no '..' or '.' segments, no empty segments."""
+    if not path or len(path) > MAX_PATH:
+        raise InvalidInputError(f"Invalid path {path[:100]!r}: empty or too long.")
+    if path.startswith("/") or "\\" in path or "\0" in path:
+        raise InvalidInputError(f"Invalid path {path!r}: must be relative, with '/' separators.")
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidInputError(f"Invalid path {path!r}: no empty, '.' or '..' segments.")
+    if parts[0] == ".git":
+        raise InvalidInputError(f"Invalid path {path!r}: .git is reserved.")
+    return path
+
+
+def validate_ref_name(name: str) -> str:
+    """A branch or tag name: git's rules, simplified to what is safe in URLs and refs."""
+    if (
+        not name
+        or len(name) > 200
+        or name.startswith(("/", "-", "refs/"))
+        or name.endswith(("/", ".lock", "."))
+        or any(bad in name for bad in ("..", "//", "@{", "\\", " ", "~", "^", ":", "?", "*", "["))
+        or is_commit_sha(name)
+    ):
+        raise InvalidInputError(f"Invalid branch or tag name {name!r}.")
+    return name

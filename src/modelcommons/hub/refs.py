@@ -1,0 +1,134 @@
+"""Branches, tags and revisions. A ref moves only by compare-and-swap on its database row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from modelcommons.db.models import Commit, Ref, Repo
+from modelcommons.errors import (
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RevisionNotFoundError,
+)
+from modelcommons.hub.names import is_commit_sha, validate_ref_name
+
+DEFAULT_BRANCH = "main"
+HEADS, TAGS, PRS = "refs/heads/", "refs/tags/", "refs/pr/"
+
+
+def branch_ref(rev: str) -> str:
+    """The full ref name of a branch given as 'x' or 'refs/heads/x'."""
+    return rev if rev.startswith(HEADS) else HEADS + rev
+
+
+def resolve_revision(session: Session, repo: Repo, rev: str) -> str:
+    """The commit id a revision (commit id, branch, tag, full ref name) points at now."""
+    if is_commit_sha(rev):
+        if session.get(Commit, (repo.id, rev)) is not None:
+            return rev
+    candidates = [rev] if rev.startswith("refs/") else [HEADS + rev, TAGS + rev]
+    for name in candidates:
+        target = session.scalar(select(Ref.target).where(Ref.repo_id == repo.id, Ref.name == name))
+        if target is not None:
+            return target
+    raise RevisionNotFoundError(f"Invalid rev id: {rev} (not a branch, tag or commit of {repo.repo_id})")
+
+
+def branch_head(session: Session, repo: Repo, branch: str) -> str:
+    """The commit a branch points at; refuses revisions that are not branches."""
+    if branch.startswith(PRS):
+        raise InvalidInputError("Pull requests are not supported yet.")
+    if is_commit_sha(branch) or branch.startswith(TAGS):
+        raise InvalidInputError(f"Commits can only be made on a branch, not on {branch!r}.")
+    ref = branch_ref(branch)
+    target = session.scalar(select(Ref.target).where(Ref.repo_id == repo.id, Ref.name == ref))
+    if target is None:
+        raise RevisionNotFoundError(f"Branch {branch!r} not found in {repo.repo_id}.")
+    return target
+
+
+def compare_and_swap(session: Session, repo: Repo, ref: str, *, old: str | None, new: str) -> bool:
+    """Point `ref` at `new` if it still points at `old` (None: if it does not exist yet)."""
+    if old is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Ref).values(repo_id=repo.id, name=ref, target=new))
+        except IntegrityError:
+            return False
+        return True
+    result = session.execute(
+        update(Ref)
+        .where(Ref.repo_id == repo.id, Ref.name == ref, Ref.target == old)
+        .values(target=new)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RefInfo:
+    name: str
+    ref: str
+    target: str
+
+
+def list_refs(session: Session, repo: Repo) -> dict[str, list[RefInfo]]:
+    refs: dict[str, list[RefInfo]] = {"branches": [], "tags": [], "pullRequests": []}
+    rows = session.scalars(select(Ref).where(Ref.repo_id == repo.id).order_by(Ref.name))
+    for row in rows:
+        for prefix, kind in ((HEADS, "branches"), (TAGS, "tags"), (PRS, "pullRequests")):
+            if row.name.startswith(prefix):
+                refs[kind].append(RefInfo(row.name.removeprefix(prefix), row.name, row.target))
+    return refs
+
+
+def _create_ref(session: Session, repo: Repo, ref: str, target: str, what: str) -> None:
+    if not compare_and_swap(session, repo, ref, old=None, new=target):
+        raise ConflictError(f"{what} {ref.rsplit('/', 1)[-1]!r} already exists in {repo.repo_id}.")
+
+
+def _delete_ref(session: Session, repo: Repo, ref: str, what: str) -> None:
+    result = session.execute(delete(Ref).where(Ref.repo_id == repo.id, Ref.name == ref))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise RevisionNotFoundError(f"{what} {ref!r} not found in {repo.repo_id}.")
+
+
+def create_branch(session: Session, repo: Repo, branch: str, *, starting_point: str | None) -> None:
+    validate_ref_name(branch.removeprefix(HEADS))
+    target = resolve_revision(session, repo, starting_point or DEFAULT_BRANCH)
+    _create_ref(session, repo, branch_ref(branch), target, "Branch")
+
+
+def delete_branch(session: Session, repo: Repo, branch: str) -> None:
+    if branch.removeprefix(HEADS) == DEFAULT_BRANCH:
+        raise PermissionDeniedError("The main branch cannot be deleted.")
+    _delete_ref(session, repo, branch_ref(branch), "Branch")
+
+
+def create_tag(session: Session, repo: Repo, tag: str, *, revision: str) -> None:
+    validate_ref_name(tag.removeprefix(TAGS))
+    target = resolve_revision(session, repo, revision)
+    _create_ref(session, repo, TAGS + tag.removeprefix(TAGS), target, "Tag")
+
+
+def delete_tag(session: Session, repo: Repo, tag: str) -> None:
+    _delete_ref(session, repo, TAGS + tag.removeprefix(TAGS), "Tag")
+
+
+def commit_history(session: Session, repo: Repo, head: str) -> list[Commit]:
+    """Commits reachable from `head`, newest first (depth-first along first parents)."""
+    rows = {c.sha: c for c in session.scalars(select(Commit).where(Commit.repo_id == repo.id))}
+    seen: set[str] = set()
+    stack, history = [head], []
+    while stack:
+        sha = stack.pop()
+        if sha in seen or sha not in rows:
+            continue
+        seen.add(sha)
+        history.append(rows[sha])
+        stack.extend(reversed(rows[sha].parents.split()))
+    return history

@@ -1,0 +1,207 @@
+"""Repositories: create, find (with visibility), move, delete, settings and search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.models import Account, Repo, RepoRedirect, RepoTag, utcnow
+from modelcommons.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotSupportedError,
+    PermissionDeniedError,
+    RepoNotFoundError,
+    UnauthorizedError,
+)
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import split_repo_id, validate_repo_type
+
+_LEVELS = {"read": 0, "write": 1, "admin": 2}
+
+
+def _check_supported(repo_type: str) -> str:
+    repo_type = validate_repo_type(repo_type)
+    if repo_type == "space":
+        raise NotSupportedError("Spaces are not supported by Model Commons; use a model repo.")
+    return repo_type
+
+
+def can_see(principal: Principal, repo: Repo) -> bool:
+    return not repo.private or principal.role_in(repo.namespace) is not None
+
+
+def authorize_namespace(principal: Principal, namespace: str, need: str) -> None:
+    """Refuse unless the principal may act with `need` ('write' or 'admin') on a namespace."""
+    if principal.user is None:
+        raise UnauthorizedError("You must be authenticated with a token to do this.")
+    if principal.token_role != "write":
+        raise PermissionDeniedError("This token is read-only; use a token with the write role.")
+    role = principal.role_in(namespace)
+    if role is None or _LEVELS[role] < _LEVELS[need]:
+        raise PermissionDeniedError(f"You have no {need} access to the namespace {namespace!r}.")
+
+
+def _find(session: Session, repo_type: str, namespace: str, name: str) -> Repo | None:
+    repo = session.scalar(
+        select(Repo).where(Repo.type == repo_type, Repo.namespace == namespace, Repo.name == name)
+    )
+    if repo is None:
+        redirect = session.get(RepoRedirect, (repo_type, f"{namespace}/{name}"))
+        if redirect is not None:
+            repo = session.get(Repo, redirect.repo_id)
+    return repo
+
+
+def get_repo(
+    session: Session, principal: Principal, repo_type: str, repo_id: str, *, need: str = "read"
+) -> Repo:
+    """The repo if the principal may `need` it; a private repo one cannot see does not exist."""
+    repo_type = _check_supported(repo_type)
+    namespace, _, name = repo_id.partition("/")
+    repo = _find(session, repo_type, namespace, name)
+    if repo is None or not can_see(principal, repo):
+        raise RepoNotFoundError(f"Repository {repo_id!r} not found ({repo_type}).")
+    if need != "read":
+        authorize_namespace(principal, repo.namespace, need)
+    return repo
+
+
+def _ensure_namespace(session: Session, namespace: str) -> None:
+    if session.scalar(select(Account.id).where(Account.name == namespace)) is None:
+        raise InvalidInputError(f"No user or organization named {namespace!r}.")
+
+
+def _ensure_free(session: Session, repo_type: str, namespace: str, name: str) -> None:
+    taken = session.scalar(
+        select(Repo).where(
+            Repo.type == repo_type,
+            func.lower(Repo.namespace) == namespace.lower(),
+            func.lower(Repo.name) == name.lower(),
+        )
+    )
+    if taken is not None:
+        raise ConflictError(
+            f"You already created this {repo_type} repo: {taken.repo_id}", repo_id=taken.repo_id
+        )
+
+
+def new_repo(
+    session: Session, principal: Principal, *, repo_type: str, repo_id: str, private: bool
+) -> Repo:
+    """Insert the repo row; the caller makes its first commit (see hub.commits)."""
+    repo_type = _check_supported(repo_type)
+    namespace, name = split_repo_id(repo_id)
+    authorize_namespace(principal, namespace, "write")
+    _ensure_namespace(session, namespace)
+    _ensure_free(session, repo_type, namespace, name)
+    repo = Repo(type=repo_type, namespace=namespace, name=name, private=private)
+    session.add(repo)
+    session.flush()
+    return repo
+
+
+def delete_repo(session: Session, principal: Principal, repo_type: str, repo_id: str) -> None:
+    repo = get_repo(session, principal, repo_type, repo_id, need="admin")
+    session.delete(repo)
+
+
+def move_repo(
+    session: Session, principal: Principal, repo_type: str, from_id: str, to_id: str
+) -> Repo:
+    repo = get_repo(session, principal, repo_type, from_id, need="admin")
+    namespace, name = split_repo_id(to_id)
+    authorize_namespace(principal, namespace, "write")
+    _ensure_namespace(session, namespace)
+    _ensure_free(session, repo.type, namespace, name)
+    old_id = repo.repo_id
+    session.execute(
+        delete(RepoRedirect).where(RepoRedirect.type == repo.type, RepoRedirect.old_id == to_id)
+    )
+    session.merge(RepoRedirect(type=repo.type, old_id=old_id, repo_id=repo.id))
+    repo.namespace, repo.name = namespace, name
+    repo.last_modified = utcnow()
+    return repo
+
+
+def update_settings(
+    session: Session,
+    principal: Principal,
+    repo_type: str,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    gated: object = None,
+) -> Repo:
+    repo = get_repo(session, principal, repo_type, repo_id, need="admin")
+    if gated not in (None, False):
+        raise NotSupportedError("Gated repos are not supported yet.")
+    if private is not None:
+        repo.private = private
+    return repo
+
+
+@dataclass(frozen=True)
+class RepoQuery:
+    search: str | None = None
+    author: str | None = None
+    filters: tuple[str, ...] = ()
+    sort: str | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+_SORTS = {
+    "lastModified": Repo.last_modified,
+    "last_modified": Repo.last_modified,
+    "createdAt": Repo.created_at,
+    "created_at": Repo.created_at,
+    "downloads": Repo.downloads,
+    "likes": Repo.likes,
+    "trendingScore": Repo.downloads,
+    "id": None,
+}
+
+
+def list_repos(
+    session: Session, principal: Principal, repo_type: str, query: RepoQuery
+) -> tuple[list[Repo], bool]:
+    """One page of repos visible to the principal; second value: whether more follow."""
+    repo_type = _check_supported(repo_type)
+    stmt = select(Repo).where(Repo.type == repo_type)
+    if not (principal.user and principal.user.is_admin):
+        mine = [principal.user.name, *principal.org_roles] if principal.user else []
+        stmt = stmt.where(or_(Repo.private.is_(False), Repo.namespace.in_(mine)))
+    if query.search:
+        pattern = "%" + query.search.lower().replace("\\", "\\\\").replace("%", "\\%")
+        pattern = pattern.replace("_", "\\_") + "%"
+        full_id = func.lower(Repo.namespace + "/" + Repo.name)
+        stmt = stmt.where(full_id.like(pattern, escape="\\"))
+    if query.author:
+        stmt = stmt.where(Repo.namespace == query.author)
+    for tag in query.filters:
+        stmt = stmt.where(
+            select(RepoTag.repo_id)
+            .where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag)
+            .exists()
+        )
+    if query.sort not in _SORTS:
+        raise InvalidInputError(f"Invalid sort {query.sort!r}: use one of {', '.join(_SORTS)}.")
+    column = _SORTS.get(query.sort or "id")
+    order = [column.desc()] if column is not None else []
+    stmt = stmt.order_by(*order, Repo.namespace, Repo.name)
+    rows = list(session.scalars(stmt.offset(query.offset).limit(query.limit + 1)))
+    return rows[: query.limit], len(rows) > query.limit
+
+
+def set_tags(session: Session, repo: Repo, tags: list[str]) -> None:
+    session.execute(delete(RepoTag).where(RepoTag.repo_id == repo.id))
+    session.add_all(RepoTag(repo_id=repo.id, tag=tag) for tag in tags)
+
+
+def repo_tags(session: Session, repo: Repo) -> list[str]:
+    return list(session.scalars(select(RepoTag.tag).where(RepoTag.repo_id == repo.id)))
+
+

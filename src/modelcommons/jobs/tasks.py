@@ -1,0 +1,19 @@
+"""Huey tasks: thin wrappers that run jobs recorded in the database."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from modelcommons.hub import jobs
+from modelcommons.hub import scans as _scans  # noqa: F401  (registers the scan handler)
+from modelcommons.jobs.queue import huey
+
+
+@huey.task()
+def run_job(job_id: int) -> None:
+    jobs.run(job_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reap_expired_jobs() -> None:
+    jobs.reap_expired()

@@ -1,0 +1,116 @@
+"""Refs, branches, tags and commit history: /api/{type}s/{ns}/{name}/(refs|branch|tag|commits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.errors import InvalidInputError
+from modelcommons.hub import refs as hub_refs
+from modelcommons.hub.repos import get_repo
+from modelcommons.server.api.hf import shapes
+from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+
+router = APIRouter()
+REPO = "/api/{types}/{namespace}/{name}"
+COMMITS_PER_PAGE = 100
+
+
+@router.get(REPO + "/refs")
+def list_refs(
+    types: str, namespace: str, name: str, principal: CurrentPrincipal, include_prs: str | None = None
+) -> dict[str, Any]:
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
+        found = hub_refs.list_refs(session, repo)
+    as_json = {
+        kind: [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in items]
+        for kind, items in found.items()
+    }
+    body: dict[str, Any] = {"branches": as_json["branches"], "converts": [], "tags": as_json["tags"]}
+    if is_true(include_prs):
+        body["pullRequests"] = as_json["pullRequests"]
+    return body
+
+
+@router.get(REPO + "/commits/{rev}")
+def list_commits(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    base: BaseUrl,
+    p: int = Query(default=0, ge=0),
+    limit: int = Query(default=COMMITS_PER_PAGE, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    formatted = "formatted" in request.query_params.getlist("expand[]")
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
+        head = hub_refs.resolve_revision(session, repo, decoded(rev))
+        history = hub_refs.commit_history(session, repo, head)
+    page = history[p * limit : (p + 1) * limit]
+    if (p + 1) * limit < len(history):
+        response.headers["Link"] = next_link(request, base, p=p + 1)
+    return [shapes.commit_entry(c, formatted=formatted) for c in page]
+
+
+@router.post(REPO + "/branch/{branch}")
+def create_branch(
+    types: str,
+    namespace: str,
+    name: str,
+    branch: str,
+    principal: CurrentPrincipal,
+    body: dict[str, Any] | None = Body(default=None),
+) -> dict[str, str]:
+    starting_point = (body or {}).get("startingPoint")
+    if starting_point is not None and not isinstance(starting_point, str):
+        raise InvalidInputError("'startingPoint' must be a revision string.")
+    with write_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        hub_refs.create_branch(session, repo, decoded(branch), starting_point=starting_point)
+    return {"branch": decoded(branch)}
+
+
+@router.delete(REPO + "/branch/{branch}")
+def delete_branch(
+    types: str, namespace: str, name: str, branch: str, principal: CurrentPrincipal
+) -> dict[str, str]:
+    with write_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        hub_refs.delete_branch(session, repo, decoded(branch))
+    return {"deleted": decoded(branch)}
+
+
+@router.post(REPO + "/tag/{rev}")
+def create_tag(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    principal: CurrentPrincipal,
+    body: dict[str, Any] = Body(...),
+) -> dict[str, str]:
+    tag = body.get("tag")
+    if not isinstance(tag, str):
+        raise InvalidInputError("Missing 'tag' in the request body.")
+    with write_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        hub_refs.create_tag(session, repo, tag, revision=decoded(rev))
+    return {"tag": tag}
+
+
+@router.delete(REPO + "/tag/{tag}")
+def delete_tag(
+    types: str, namespace: str, name: str, tag: str, principal: CurrentPrincipal
+) -> dict[str, str]:
+    with write_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        hub_refs.delete_tag(session, repo, decoded(tag))
+    return {"deleted": decoded(tag)}

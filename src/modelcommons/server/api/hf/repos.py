@@ -1,0 +1,201 @@
+"""Repo lifecycle, info and listings: /api/repos/*, /api/{type}s[/{ns}/{name}[/revision/{rev}]]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import FileEntry, Ref, Repo, RepoTag
+from modelcommons.errors import ConflictError, InvalidInputError
+from modelcommons.hub import commits, refs
+from modelcommons.hub import repos as hub_repos
+from modelcommons.hub.files import files_at
+from modelcommons.server.api.hf import shapes
+from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+
+router = APIRouter()
+MAX_PAGE = 1000
+
+
+def _repo_id(body: dict[str, Any], key: str = "name") -> str:
+    name = body.get(key)
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(f"Missing {key!r} in the request body.")
+    organization = body.get("organization")
+    if "/" in name or not organization:
+        return name
+    return f"{organization}/{name}"
+
+
+def _qualified(principal: CurrentPrincipal, repo_id: str) -> str:
+    """Repo ids without a namespace belong to the caller, as on the Hub."""
+    if "/" not in repo_id and principal.user is not None:
+        return f"{principal.user.name}/{repo_id}"
+    return repo_id
+
+
+@router.post("/api/repos/create")
+def create_repo(
+    principal: CurrentPrincipal, base: BaseUrl, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    repo_type = body.get("type") or "model"
+    repo_id = _qualified(principal, _repo_id(body))
+    visibility = body.get("visibility", "private" if body.get("private") else "public")
+    if visibility not in ("public", "private"):
+        raise InvalidInputError(f"Invalid visibility {visibility!r}: public or private.")
+    try:
+        with write_session() as session:
+            repo = hub_repos.new_repo(
+                session, principal, repo_type=repo_type, repo_id=repo_id,
+                private=visibility == "private",
+            )
+    except ConflictError as exc:
+        prefix = shapes.URL_PREFIX.get(repo_type, "")
+        exc.extra["url"] = f"{base}/{prefix}{exc.extra.get('repo_id', repo_id)}"
+        raise
+    assert principal.user is not None
+    commits.initial_commit(repo, author=principal.user.name)
+    return {"url": shapes.repo_url(base, repo), "name": repo.repo_id, "id": str(repo.id)}
+
+
+@router.delete("/api/repos/delete")
+def delete_repo(principal: CurrentPrincipal, body: dict[str, Any] = Body(...)) -> dict[str, str]:
+    repo_id = _qualified(principal, _repo_id(body))
+    with write_session() as session:
+        hub_repos.delete_repo(session, principal, body.get("type") or "model", repo_id)
+    return {"deleted": repo_id}
+
+
+@router.post("/api/repos/move")
+def move_repo(
+    principal: CurrentPrincipal, base: BaseUrl, body: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    from_id, to_id = _repo_id(body, "fromRepo"), _repo_id(body, "toRepo")
+    with write_session() as session:
+        repo = hub_repos.move_repo(session, principal, body.get("type") or "model", from_id, to_id)
+        return {"url": shapes.repo_url(base, repo)}
+
+
+@router.put("/api/{types}/{namespace}/{name}/settings")
+def update_settings(
+    types: str,
+    namespace: str,
+    name: str,
+    principal: CurrentPrincipal,
+    body: dict[str, Any] = Body(...),
+) -> dict[str, Any]:
+    visibility = body.get("visibility")
+    private = body.get("private")
+    if visibility is not None:
+        if visibility not in ("public", "private"):
+            raise InvalidInputError(f"Invalid visibility {visibility!r}: public or private.")
+        private = visibility == "private"
+    elif private is not None and not isinstance(private, bool):
+        raise InvalidInputError("'private' must be true or false.")
+    with write_session() as session:
+        repo = hub_repos.update_settings(
+            session, principal, repo_type_of(types), f"{namespace}/{name}",
+            private=private, gated=body.get("gated"),
+        )
+        return {"private": repo.private, "gated": False}
+
+
+def _tags_by_repo(session: Session, repos: list[Repo]) -> dict[int, list[str]]:
+    tags: dict[int, list[str]] = {r.id: [] for r in repos}
+    rows = session.execute(
+        select(RepoTag.repo_id, RepoTag.tag).where(RepoTag.repo_id.in_(list(tags)))
+    )
+    for repo_id, tag in rows:
+        tags[repo_id].append(tag)
+    return tags
+
+
+def _main_files(session: Session, repos: list[Repo]) -> dict[int, tuple[str, list[FileEntry]]]:
+    heads = dict(
+        session.execute(
+            select(Ref.repo_id, Ref.target).where(
+                Ref.repo_id.in_([r.id for r in repos]), Ref.name == "refs/heads/main"
+            )
+        ).all()
+    )
+    return {
+        repo.id: (heads[repo.id], list(files_at(session, repo, heads[repo.id]).values()))
+        for repo in repos
+        if repo.id in heads
+    }
+
+
+@router.get("/api/{types}")
+def list_repos(
+    types: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    base: BaseUrl,
+    search: str | None = None,
+    author: str | None = None,
+    filter: list[str] = Query(default=[]),
+    sort: str | None = None,
+    limit: int | None = Query(default=None, ge=1),
+    offset: int = Query(default=0, ge=0),
+    full: str | None = None,
+    cardData: str | None = None,
+) -> list[dict[str, Any]]:
+    repo_type = repo_type_of(types)
+    page = min(limit or MAX_PAGE, MAX_PAGE)
+    query = hub_repos.RepoQuery(
+        search=search, author=author, filters=tuple(filter), sort=sort, limit=page, offset=offset
+    )
+    with read_session() as session:
+        repos, more = hub_repos.list_repos(session, principal, repo_type, query)
+        tags = _tags_by_repo(session, repos)
+        heads = _main_files(session, repos) if is_true(full) else {}
+        items = []
+        for repo in repos:
+            item = shapes.repo_summary(repo, tags[repo.id])
+            if is_true(full) or is_true(cardData):
+                item["cardData"] = repo.card_data or {}
+            if repo.id in heads:
+                sha, files = heads[repo.id]
+                item["sha"] = sha
+                item["siblings"] = [shapes.sibling(f, blobs=False) for f in files]
+            items.append(item)
+    if more and (limit is None or limit > page):
+        response.headers["Link"] = next_link(request, base, offset=offset + len(repos))
+    return items
+
+
+def _repo_info(
+    types: str, namespace: str, name: str, rev: str, principal: CurrentPrincipal, blobs: bool
+) -> dict[str, Any]:
+    with read_session() as session:
+        repo = hub_repos.get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
+        sha = refs.resolve_revision(session, repo, rev)
+        files = sorted(files_at(session, repo, sha).values(), key=lambda f: f.path)
+        return shapes.repo_info(
+            repo, hub_repos.repo_tags(session, repo), sha=sha, files=files, blobs=blobs
+        )
+
+
+@router.get("/api/{types}/{namespace}/{name}")
+def repo_info(
+    types: str, namespace: str, name: str, principal: CurrentPrincipal, blobs: str | None = None
+) -> dict[str, Any]:
+    return _repo_info(types, namespace, name, refs.DEFAULT_BRANCH, principal, is_true(blobs))
+
+
+@router.get("/api/{types}/{namespace}/{name}/revision/{rev}")
+def revision_info(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    principal: CurrentPrincipal,
+    blobs: str | None = None,
+) -> dict[str, Any]:
+    return _repo_info(types, namespace, name, decoded(rev), principal, is_true(blobs))

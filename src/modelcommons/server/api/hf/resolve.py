@@ -1,0 +1,91 @@
+"""File downloads: HEAD and GET /{prefix}{ns}/{name}/resolve/{rev}/{path}.
+
+Headers follow the Hub: X-Repo-Commit always; ETag is the git blob id for regular files and
+the sha256 for LFS files (with X-Linked-Etag / X-Linked-Size); Range gets 206.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import update
+from starlette.concurrency import run_in_threadpool
+
+from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import FileEntry, Repo
+from modelcommons.errors import PermissionDeniedError
+from modelcommons.hub import files, refs, scans
+from modelcommons.hub.lfs import find_object
+from modelcommons.hub.repos import get_repo
+from modelcommons.server.deps import CurrentPrincipal, decoded
+from modelcommons.server.transfer import bytes_response, stream_object
+from modelcommons.storage import get_git, get_store
+
+router = APIRouter()
+# The file whose download counts as one download of the repo, as the Hub counts them.
+COUNTED_FILE = {"model": "config.json", "dataset": "README.md"}
+
+
+def _lookup(principal: CurrentPrincipal, repo_type: str, repo_id: str, rev: str, path: str):
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type, repo_id)
+        sha = refs.resolve_revision(session, repo, rev)
+        entry = files.get_file(session, repo, sha, path)
+        stored = find_object(session, entry.lfs_sha256) if entry.lfs_sha256 else None
+        return repo, sha, entry, stored
+
+
+def _count_download(repo: Repo, entry: FileEntry, request: Request) -> None:
+    if request.method != "GET" or entry.path != COUNTED_FILE.get(repo.type):
+        return
+    if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
+        with write_session() as session:
+            session.execute(
+                update(Repo).where(Repo.id == repo.id).values(downloads=Repo.downloads + 1)
+            )
+
+
+async def _resolve(request: Request, principal: CurrentPrincipal, repo_type: str, namespace: str,
+                   name: str, rev: str, path: str) -> Response:
+    repo, sha, entry, stored = await run_in_threadpool(
+        _lookup, principal, repo_type, f"{namespace}/{name}", decoded(rev), decoded(path)
+    )
+    headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes"}
+    if scans.needs_scan(entry.path):
+        verdict = await run_in_threadpool(scans.verdict_for, entry.lfs_sha256 or entry.oid)
+        if verdict == "unsafe" and get_settings().unsafe_files == "block":
+            raise PermissionDeniedError(
+                f"{entry.path} failed the pickle scan and this hub blocks unsafe files.",
+                commit=sha,
+            )
+        if verdict != "safe":
+            headers["X-HF-Warning"] = f"pickle-scan; {entry.path} pickle scan: {verdict or 'pending'}"
+    await run_in_threadpool(_count_download, repo, entry, request)
+    if entry.lfs_sha256:
+        assert stored is not None, "an LFS file's object is checked at commit time"
+        headers.update({
+            "ETag": f'"{entry.lfs_sha256}"',
+            "X-Linked-Etag": f'"{entry.lfs_sha256}"',
+            "X-Linked-Size": str(entry.size),
+        })
+        return stream_object(request, get_store(), stored.location, stored.size, headers)
+    headers["ETag"] = f'"{entry.oid}"'
+    if request.method == "HEAD":
+        return Response(headers={**headers, "Content-Length": str(entry.size)})
+    data = await run_in_threadpool(get_git().blob_data, entry.oid)
+    return bytes_response(request, data, headers)
+
+
+def _resolve_route(prefix: str, repo_type: str) -> None:
+    @router.api_route(
+        prefix + "/{namespace}/{name}/resolve/{rev}/{path:path}",
+        methods=["GET", "HEAD"],
+        name=f"resolve_{repo_type}",
+    )
+    async def resolve(namespace: str, name: str, rev: str, path: str, request: Request,
+                      principal: CurrentPrincipal) -> Response:
+        return await _resolve(request, principal, repo_type, namespace, name, rev, path)
+
+
+for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):
+    _resolve_route(_prefix, _type)

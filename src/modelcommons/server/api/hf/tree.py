@@ -1,0 +1,97 @@
+"""Tree listings and paths-info, read from the per-commit file index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from modelcommons.db.engine import read_session
+from modelcommons.db.models import Commit, FileEntry, Repo
+from modelcommons.hub import files, refs
+from modelcommons.hub.repos import get_repo
+from modelcommons.server.api.hf import shapes
+from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+
+router = APIRouter()
+REPO = "/api/{types}/{namespace}/{name}"
+PAGE, EXPANDED_PAGE = 1000, 100
+
+
+def _entries_json(
+    session: Session, repo: Repo, entries: list[FileEntry], *, expand: bool
+) -> list[dict[str, Any]]:
+    commits: dict[str, Commit] = {}
+    if expand:
+        shas = {e.last_commit_sha for e in entries if e.last_commit_sha}
+        stmt = select(Commit).where(Commit.repo_id == repo.id, Commit.sha.in_(shas))
+        commits = {c.sha: c for c in session.scalars(stmt)}
+    return [shapes.tree_entry(session, e, expand=expand, commits=commits) for e in entries]
+
+
+def _tree(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    path: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    base: str,
+) -> list[dict[str, Any]]:
+    expand = is_true(request.query_params.get("expand"))
+    recursive = is_true(request.query_params.get("recursive"))
+    cursor = request.query_params.get("cursor")
+    page = EXPANDED_PAGE if expand else PAGE
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
+        sha = refs.resolve_revision(session, repo, decoded(rev))
+        entries = files.list_tree(
+            session, repo, sha, path=decoded(path), recursive=recursive, after=cursor, limit=page
+        )
+        body = _entries_json(session, repo, entries, expand=expand)
+    if len(entries) == page:
+        response.headers["Link"] = next_link(request, base, cursor=entries[-1].path)
+    return body
+
+
+@router.get(REPO + "/tree/{rev}")
+def tree_root(
+    types: str, namespace: str, name: str, rev: str, request: Request, response: Response,
+    principal: CurrentPrincipal, base: BaseUrl,
+) -> list[dict[str, Any]]:
+    return _tree(types, namespace, name, rev, "", request, response, principal, base)
+
+
+@router.get(REPO + "/tree/{rev}/{path:path}")
+def tree_path(
+    types: str, namespace: str, name: str, rev: str, path: str, request: Request,
+    response: Response, principal: CurrentPrincipal, base: BaseUrl,
+) -> list[dict[str, Any]]:
+    return _tree(types, namespace, name, rev, path, request, response, principal, base)
+
+
+@router.post(REPO + "/paths-info/{rev}")
+async def paths_info(
+    types: str, namespace: str, name: str, rev: str, request: Request, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        payload = await request.json()
+        paths, expand = payload.get("paths", []), bool(payload.get("expand"))
+    else:
+        form = await request.form()
+        paths = [str(p) for p in form.getlist("paths")]
+        expand = is_true(str(form.get("expand", "")))
+    def lookup() -> list[dict[str, Any]]:
+        with read_session() as session:
+            repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
+            sha = refs.resolve_revision(session, repo, decoded(rev))
+            entries = files.paths_info(session, repo, sha, paths)
+            return _entries_json(session, repo, entries, expand=expand)
+
+    return await run_in_threadpool(lookup)

@@ -1,0 +1,186 @@
+"""Uploads: validate-yaml, preupload (regular or LFS?) and the NDJSON commit."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from starlette.concurrency import run_in_threadpool
+
+from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session
+from modelcommons.errors import InvalidInputError, NotSupportedError, PayloadTooLargeError
+from modelcommons.hub import cards, commits, refs
+from modelcommons.hub.files import files_at
+from modelcommons.hub.names import validate_path
+from modelcommons.hub.repos import get_repo
+from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
+from modelcommons.server.api.hf import shapes
+from modelcommons.server.api.hf.common import is_true, repo_type_of
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.storage import get_git
+
+router = APIRouter()
+REPO = "/api/{types}/{namespace}/{name}"
+MAX_COMMIT_PAYLOAD = 512 * 1024 * 1024
+
+
+@router.post("/api/validate-yaml")
+def validate_yaml(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Card problems come back as warnings: a bad front matter never blocks a commit."""
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise InvalidInputError("Missing 'content' (the README text) in the request body.")
+    return {"errors": [], "warnings": [{"message": m} for m in cards.validate_card(content)]}
+
+
+def _preupload_file(item: Any) -> tuple[str, int, bytes]:
+    if not isinstance(item, dict):
+        raise InvalidInputError("Each entry of 'files' must be an object.")
+    path, size, sample = item.get("path"), item.get("size"), item.get("sample", "")
+    if not isinstance(path, str) or not isinstance(size, int) or size < 0:
+        raise InvalidInputError("Each file needs a 'path' string and a non-negative 'size'.")
+    try:
+        return validate_path(path), size, base64.b64decode(sample or "", validate=True)
+    except binascii.Error:
+        raise InvalidInputError(f"The sample of {path} is not valid base64.") from None
+
+
+@router.post(REPO + "/preupload/{rev}")
+def preupload(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    principal: CurrentPrincipal,
+    body: dict[str, Any] = Body(...),
+) -> dict[str, Any]:
+    items = body.get("files")
+    if not isinstance(items, list):
+        raise InvalidInputError("Missing 'files' list in the request body.")
+    wanted = [_preupload_file(item) for item in items]
+    limit = get_settings().max_upload_bytes
+    for path, size, _ in wanted:
+        if size > limit:
+            raise PayloadTooLargeError(f"{path} has {size} bytes; this hub accepts at most {limit}.")
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        sha = refs.branch_head(session, repo, decoded(rev))
+        current = files_at(session, repo, sha)
+    attributes = current.get(".gitattributes")
+    patterns = lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace")) if (
+        attributes and not attributes.lfs_sha256
+    ) else []
+    answer = []
+    for path, size, sample in wanted:
+        mode = upload_mode(path, size=size, sample=sample, patterns=patterns)
+        existing = current.get(path)
+        oid = (existing.lfs_sha256 or existing.oid) if existing else None
+        answer.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+    return {"files": answer, "commitOid": sha}
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    body = bytearray()
+    async for block in request.stream():
+        body += block
+        if len(body) > cap:
+            raise PayloadTooLargeError(f"The commit payload exceeds {cap} bytes.")
+    return bytes(body)
+
+
+def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Operation:
+    if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+        raise InvalidInputError(f"Line {line}: '{key}' needs a value with a 'path'.")
+    path = value["path"]
+    if key == "file":
+        if value.get("encoding", "base64") != "base64" or not isinstance(value.get("content"), str):
+            raise InvalidInputError(f"Line {line}: file content must be a base64 string.")
+        try:
+            content = base64.b64decode(value["content"], validate=True)
+        except binascii.Error:
+            raise InvalidInputError(f"Line {line}: file content is not valid base64.") from None
+        if len(content) > limit:
+            raise PayloadTooLargeError(f"{path} has {len(content)} bytes; the limit is {limit}.")
+        return commits.AddFile(path, content)
+    if key == "lfsFile":
+        oid, size = value.get("oid"), value.get("size")
+        if value.get("algo", "sha256") != "sha256" or not isinstance(oid, str):
+            raise InvalidInputError(f"Line {line}: lfsFile needs a sha256 'oid'.")
+        if size is not None and (not isinstance(size, int) or size < 0):
+            raise InvalidInputError(f"Line {line}: lfsFile 'size' must be a non-negative integer.")
+        return commits.AddLfsFile(path, oid, size)
+    if key in ("deletedFile", "deletedFolder"):
+        return commits.Delete(path, folder=key == "deletedFolder")
+    raise InvalidInputError(f"Line {line}: unknown operation {key!r}.")
+
+
+def parse_commit_payload(payload: bytes, limit: int) -> tuple[dict[str, Any], list[commits.Operation]]:
+    header: dict[str, Any] | None = None
+    operations: list[commits.Operation] = []
+    for number, raw in enumerate(payload.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidInputError(f"Malformed NDJSON: line {number} is not JSON.") from None
+        if not isinstance(line, dict) or "key" not in line:
+            raise InvalidInputError(f"Malformed NDJSON: line {number} has no 'key'.")
+        if line["key"] == "header":
+            if not isinstance(line.get("value"), dict):
+                raise InvalidInputError(f"Line {number}: the header needs a value object.")
+            header = line["value"]
+        else:
+            operations.append(_parse_operation(line["key"], line.get("value"), number, limit))
+    if header is None:
+        raise InvalidInputError("Malformed NDJSON: the commit has no header line.")
+    return header, operations
+
+
+@router.post(REPO + "/commit/{rev}")
+async def commit(
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    base: BaseUrl,
+) -> dict[str, Any]:
+    if is_true(request.query_params.get("create_pr")):
+        raise NotSupportedError("Pull requests are not supported yet; commit to a branch.")
+
+    def authorize() -> Any:
+        with read_session() as session:
+            return get_repo(
+                session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+            )
+
+    repo = await run_in_threadpool(authorize)
+    limit = get_settings().max_upload_bytes
+    payload = await _read_capped(request, min(limit * 4 // 3 + 2**20, MAX_COMMIT_PAYLOAD))
+    header, operations = parse_commit_payload(payload, limit)
+    summary, description = header.get("summary") or "", header.get("description") or ""
+    if not isinstance(summary, str) or not isinstance(description, str):
+        raise InvalidInputError("The commit summary and description must be strings.")
+    assert principal.user is not None
+    result = await run_in_threadpool(
+        lambda: commits.create_commit(
+            repo.id,
+            branch=decoded(rev),
+            author=principal.user.name,
+            summary=summary,
+            description=description,
+            operations=operations,
+            parent_commit=header.get("parentCommit"),
+        )
+    )
+    return {
+        "commitUrl": f"{shapes.repo_url(base, repo)}/commit/{result.sha}",
+        "commitOid": result.sha,
+        "pullRequestUrl": None,
+    }

@@ -1,0 +1,39 @@
+"""create_app(): the FastAPI application serving the HF-compatible protocol and our extras."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from modelcommons import __version__
+from modelcommons.server.errors import install_error_handlers
+
+
+class RawPathRouting:
+    """Route on the undecoded path: revisions and tree paths arrive with %2F for '/'
+    (`refs%2Fpr%2F1`), which the decoded path would make ambiguous. Routes unquote their
+    revision and path parameters themselves (deps.decoded)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("raw_path"):
+            scope = dict(scope, path=scope["raw_path"].decode("latin-1"))
+        await self.app(scope, receive, send)
+
+
+def create_app() -> FastAPI:
+    from modelcommons.server.api.hf import auth, lfs, refs, repos, resolve, tree, upload
+
+    app = FastAPI(title="Model Commons", version=__version__, docs_url="/api/docs", redoc_url=None)
+    install_error_handlers(app)
+    for module in (auth, repos, refs, tree, upload, lfs, resolve):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.add_middleware(RawPathRouting)
+    return app

@@ -1,0 +1,48 @@
+"""The one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from modelcommons.errors import CommonsError
+
+# Keys of CommonsError.extra that go into the JSON body (the rest are for headers).
+_BODY_KEYS = ("url",)
+
+
+def error_response(status: int, message: str, *, code: str | None = None, **extra: object) -> JSONResponse:
+    headers = {"X-Error-Message": message.replace("\n", " ")[:500]}
+    if code:
+        headers["X-Error-Code"] = code
+    commit = extra.get("commit")
+    if isinstance(commit, str):
+        headers["X-Repo-Commit"] = commit
+    body = {"error": message, **{k: v for k, v in extra.items() if k in _BODY_KEYS}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _commons_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CommonsError)
+    return error_response(exc.status, exc.message, code=exc.code, **exc.extra)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+    return error_response(400, f"Invalid request: {problems}")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CommonsError, _commons_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

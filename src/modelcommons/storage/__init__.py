@@ -1,0 +1,29 @@
+"""Content stores chosen by COMMONS_STORAGE_URL."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from modelcommons.config import get_settings
+from modelcommons.storage.base import ContentStore
+from modelcommons.storage.filesystem import FileSystemStore
+from modelcommons.storage.git import GitObjects
+
+
+def open_store(url: str) -> ContentStore:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return FileSystemStore(Path(parsed.path))
+    raise ValueError(f"unsupported COMMONS_STORAGE_URL scheme: {parsed.scheme!r}")
+
+
+@cache
+def get_store() -> ContentStore:
+    return open_store(get_settings().storage_url)
+
+
+@cache
+def get_git() -> GitObjects:
+    return GitObjects(get_store())

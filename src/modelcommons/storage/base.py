@@ -1,0 +1,54 @@
+"""The content store: immutable bytes by key. The filesystem store is one implementation;
+an S3 store implements the same interface. Writers stage into a temporary file and publish
+with one atomic step, so a crash never leaves a half-written object visible.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+CHUNK = 1024 * 1024
+
+
+class ContentStore(ABC):
+    @abstractmethod
+    def staging_dir(self) -> Path:
+        """A local folder for temporary files that `put_file` can publish cheaply."""
+
+    @abstractmethod
+    def put_file(self, key: str, source: Path) -> None:
+        """Publish a staged file under `key`, consuming it. Idempotent for equal content."""
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield bytes [start, end) of the object (end=None: to its end)."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's path on local disk, when the store has one (lets the server sendfile)."""
+        return None
+
+
+def lfs_key(sha256: str) -> str:
+    return f"lfs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def git_key(sha1: str) -> str:
+    return f"git/{sha1[:2]}/{sha1[2:]}"
+
+
+def upload_part_key(upload_id: str, part: int) -> str:
+    return f"uploads/{upload_id}/{part:05d}"
