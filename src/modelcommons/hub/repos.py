@@ -187,7 +187,7 @@ def list_repos(
             .where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag)
             .exists()
         )
-    if query.sort not in _SORTS:
+    if query.sort is not None and query.sort not in _SORTS:
         raise InvalidInputError(f"Invalid sort {query.sort!r}: use one of {', '.join(_SORTS)}.")
     column = _SORTS.get(query.sort or "id")
     order = [column.desc()] if column is not None else []

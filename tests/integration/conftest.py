@@ -1,0 +1,123 @@
+"""A live `commons serve` on a free port, and accounts made for each test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import ENDPOINT, PORT, RUN_DIR
+from tests.integration import pg
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here speaks the HF protocol and runs again on PostgreSQL."""
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.protocol)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    if os.environ.get("COMMONS_TEST_DATABASE") == "postgresql":
+        with pg.temporary_database() as url:
+            os.environ["COMMONS_DATABASE_URL"] = url
+            yield url
+    else:
+        url = f"sqlite:///{RUN_DIR}/home/commons.db"
+        os.environ["COMMONS_DATABASE_URL"] = url
+        yield url
+
+
+def _commons(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "modelcommons.cli.main", *args],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"commons {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def hub(database_url: str) -> Iterator[str]:
+    """The hub's URL. Started once per session with the real CLI; its log is printed on failure."""
+    if not database_url.startswith("sqlite"):
+        _commons("migrate")
+    log = open(RUN_DIR / "server.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcommons.cli.main", "serve", "--port", str(PORT)],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((RUN_DIR / "server.log").read_text())
+        try:
+            if httpx.get(f"{ENDPOINT}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("the hub did not start in 60 s:\n" + (RUN_DIR / "server.log").read_text())
+    yield ENDPOINT
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    token: str
+    read_token: str
+
+
+def make_user(hub: str) -> User:
+    """A new user with a write and a read token, made with the real CLI."""
+    name = "u" + uuid.uuid4().hex[:10]
+    _commons("user", "create", name)
+    token = _commons("token", "create", name).strip()
+    read_token = _commons("token", "create", name, "--role", "read", "--name", "ro").strip()
+    return User(name, token, read_token)
+
+
+@pytest.fixture(scope="session")
+def alice(hub: str) -> User:
+    return make_user(hub)
+
+
+@pytest.fixture(scope="session")
+def bob(hub: str) -> User:
+    return make_user(hub)
+
+
+@pytest.fixture
+def api(hub: str, alice: User):  # type: ignore[no-untyped-def]
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub, token=alice.token)
+
+
+@pytest.fixture
+def repo_id(api, alice: User) -> str:  # type: ignore[no-untyped-def]
+    """A fresh public model repo of alice's."""
+    rid = f"{alice.name}/r-{uuid.uuid4().hex[:8]}"
+    api.create_repo(rid)
+    return rid
+
+
+def commons_cli(*args: str) -> str:
+    return _commons(*args)
