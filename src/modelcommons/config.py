@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from modelcommons.errors import ConfigurationError
+
 GB = 1000**3
 MiB = 1024**2
 GiB = 1024**3
@@ -39,7 +41,10 @@ def _secret_key(home: Path, explicit: str | None, embedded: bool) -> str:
     if explicit:
         return explicit
     if not embedded:
-        raise RuntimeError("COMMONS_SECRET_KEY is required when the database is not embedded")
+        raise ConfigurationError(
+            "COMMONS_SECRET_KEY is required when the database is not embedded: set the same "
+            "random value for every server and worker process."
+        )
     path = home / "secret_key"
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)

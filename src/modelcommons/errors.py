@@ -12,7 +12,8 @@ CommonsError
  │    └── EntryNotFoundError      404 EntryNotFound
  ├── ConflictError                409
  ├── StaleParentError             412 (a commit's parent is no longer the branch head)
- └── NotSupportedError            501
+ ├── NotSupportedError            501
+ └── ConfigurationError           (settings that cannot work; raised at start-up)
 """
 
 from __future__ import annotations
@@ -70,3 +71,7 @@ class StaleParentError(CommonsError):
 
 class NotSupportedError(CommonsError, NotImplementedError):
     status = 501
+
+
+class ConfigurationError(CommonsError):
+    status = 500

@@ -30,6 +30,7 @@ def database_url() -> Iterator[str]:
     if os.environ.get("COMMONS_TEST_DATABASE") == "postgresql":
         with pg.temporary_database() as url:
             os.environ["COMMONS_DATABASE_URL"] = url
+            os.environ["COMMONS_SECRET_KEY"] = uuid.uuid4().hex
             yield url
     else:
         url = f"sqlite:///{RUN_DIR}/home/commons.db"

@@ -48,6 +48,7 @@ def ensure_admin() -> str:
             password = secrets.token_urlsafe(12)
             admin = create_user(session, "admin", password=password, is_admin=True)
         _, token = create_token(session, admin.name, name="admin", role="write")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(f"user={admin.name}\n" + (f"password={password}\n" if password else "") + f"token={token}\n")

@@ -57,13 +57,15 @@ def queue_scans(session: Session, files: Sequence[tuple[str, _FileLike]]) -> lis
 def scan_status(session: Session, path: str, key: str) -> dict[str, Any]:
     """`securityFileStatus` as tree listings with expand=true return it."""
     if not needs_scan(path):
-        return {"status": "safe", "pickleImportScan": None, "reason": "not a pickle format"}
+        return {"status": "safe", "avScan": None, "pickleImportScan": None,
+                "reason": "not a pickle format"}
     scan = session.get(Scan, key)
     if scan is None:
-        return {"status": "pending", "pickleImportScan": None}
+        return {"status": "pending", "avScan": None, "pickleImportScan": None}
     detail = scan.detail or {}
     return {
         "status": scan.status,
+        "avScan": None,  # no antivirus runs here; only the pickle import scan
         "pickleImportScan": {"status": scan.status, "imports": detail.get("imports", [])}
         if scan.status != "pending"
         else None,

@@ -1,0 +1,36 @@
+"""`commons demo` seeds real content through the API, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from huggingface_hub import HfApi
+
+from tests.integration.conftest import commons_cli, make_user
+
+pytestmark = pytest.mark.ml
+
+
+def test_demo_seeds_idempotently(hub, monkeypatch):
+    owner = make_user(hub)
+    out = commons_cli("demo", "--endpoint", hub, "--token", owner.token)
+    assert "Demo content is ready." in out
+    api = HfApi(endpoint=hub, token=owner.token)
+    model = api.model_info(f"{owner.name}/all-MiniLM-L6-v2", files_metadata=True)
+    assert model.library_name == "sentence-transformers"
+    assert model.pipeline_tag == "sentence-similarity"
+    weights = next(s for s in model.siblings if s.rfilename == "model.safetensors")
+    assert weights.lfs is not None and weights.size > 80_000_000
+    datasets = {d.id: d for d in api.list_datasets(author=owner.name)}
+    assert set(datasets) == {f"{owner.name}/{n}" for n in ("iris", "breast-cancer", "wine")}
+    assert "license:cc-by-4.0" in datasets[f"{owner.name}/iris"].tags
+
+    heads = {rid: api.dataset_info(rid).sha for rid in datasets}
+    commons_cli("demo", "--endpoint", hub, "--token", owner.token)
+    assert {rid: api.dataset_info(rid).sha for rid in datasets} == heads
+
+    from datasets import load_dataset
+
+    monkeypatch.setenv("HF_TOKEN", owner.token)
+    cancer = load_dataset(f"{owner.name}/breast-cancer")
+    assert cancer["train"].num_rows + cancer["test"].num_rows == 569
+    assert "label" in cancer["train"].column_names
