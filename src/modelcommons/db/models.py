@@ -135,6 +135,7 @@ class Commit(Base):
     )
     sha: Mapped[str] = mapped_column(String(40), primary_key=True)
     parents: Mapped[str] = mapped_column(String(200), default="")  # space-separated shas
+    tree_sha: Mapped[str] = mapped_column(String(40))  # root tree (the index has no "" row)
     author: Mapped[str] = mapped_column(String(96))
     title: Mapped[str] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
@@ -145,7 +146,10 @@ class FileEntry(Base):
     """The per-commit file index: what tree, paths-info and resolve read."""
 
     __tablename__ = "files"
-    __table_args__ = (Index("ix_files_dir", "repo_id", "commit_sha", "dir"),)
+    __table_args__ = (
+        Index("ix_files_dir", "repo_id", "commit_sha", "dir"),
+        Index("ix_files_oid", "repo_id", "oid"),  # "does this repo hold this git object?"
+    )
     repo_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
     )

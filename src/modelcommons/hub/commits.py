@@ -223,7 +223,8 @@ def create_commit(
                 continue
             if session.get(Commit, (repo.id, sha)) is None:
                 session.add(
-                    Commit(repo_id=repo.id, sha=sha, parents=head or "", author=author,
+                    Commit(repo_id=repo.id, sha=sha, parents=head or "", tree_sha=tree_ids[""],
+                           author=author,
                            title=summary.strip(), message=description.strip())
                 )
                 session.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -13,18 +15,27 @@ from modelcommons.errors import UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
 
 
-def _bearer(request: Request) -> str | None:
+def _token(request: Request) -> str | None:
+    """The token from `Bearer <token>`, or from Basic auth's password (how git sends it)."""
     header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
     if not header:
         return None
-    if scheme.lower() != "bearer" or not value.strip():
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            value = base64.b64decode(value, validate=True).decode().partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            value = ""
+    elif scheme.lower() != "bearer":
+        value = ""
+    if not value:
         raise UnauthorizedError("Invalid credentials in Authorization header")
-    return value.strip()
+    return value
 
 
 def get_principal(request: Request) -> Principal:
-    secret = _bearer(request)
+    secret = _token(request)
     if secret is None:
         return ANONYMOUS
     with read_session() as session:

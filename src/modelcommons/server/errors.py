@@ -17,6 +17,9 @@ def error_response(status: int, message: str, *, code: str | None = None, **extr
     headers = {"X-Error-Message": message.replace("\n", " ")[:500]}
     if code:
         headers["X-Error-Code"] = code
+    if extra.get("challenge"):
+        headers["WWW-Authenticate"] = 'Basic realm="Model Commons (user name, then a token)"'
+        status = 401
     commit = extra.get("commit")
     if isinstance(commit, str):
         headers["X-Repo-Commit"] = commit

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 08:52:19.630290
+Create Date: 2026-11-26 09:01:54.989492
 """
 
 import sqlalchemy as sa
@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('repo_id', sa.Integer(), nullable=False),
     sa.Column('sha', sa.String(length=40), nullable=False),
     sa.Column('parents', sa.String(length=200), nullable=False),
+    sa.Column('tree_sha', sa.String(length=40), nullable=False),
     sa.Column('author', sa.String(length=96), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
@@ -108,6 +109,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('files', schema=None) as batch_op:
         batch_op.create_index('ix_files_dir', ['repo_id', 'commit_sha', 'dir'], unique=False)
+        batch_op.create_index('ix_files_oid', ['repo_id', 'oid'], unique=False)
 
     op.create_table('memberships',
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -166,6 +168,7 @@ def downgrade() -> None:
     op.drop_table('refs')
     op.drop_table('memberships')
     with op.batch_alter_table('files', schema=None) as batch_op:
+        batch_op.drop_index('ix_files_oid')
         batch_op.drop_index('ix_files_dir')
 
     op.drop_table('files')

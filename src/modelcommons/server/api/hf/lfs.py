@@ -27,7 +27,7 @@ from modelcommons.storage.base import upload_part_key
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
-UPLOADS = "/api/lfs/uploads/{oid}"
+UPLOADS = "/lfs/uploads/{oid}"
 
 
 def _signed(base: str, path: str, *parts: object, size: int) -> str:
@@ -41,11 +41,11 @@ def _upload_actions(base: str, oid: str, size: int, transfers: list[str]) -> dic
         header: dict[str, str] = {"chunk_size": str(part_size)}
         for number in range(1, math.ceil(size / part_size) + 1):
             header[str(number)] = _signed(
-                base, f"/api/lfs/uploads/{oid}/parts/{number}", "part", oid, number, size=size
+                base, f"/lfs/uploads/{oid}/parts/{number}", "part", oid, number, size=size
             )
-        href = _signed(base, f"/api/lfs/uploads/{oid}/complete", "complete", oid, size=size)
+        href = _signed(base, f"/lfs/uploads/{oid}/complete", "complete", oid, size=size)
         return {"upload": {"href": href, "header": header}}
-    return {"upload": {"href": _signed(base, f"/api/lfs/uploads/{oid}", "put", oid, size=size)}}
+    return {"upload": {"href": _signed(base, f"/lfs/uploads/{oid}", "put", oid, size=size)}}
 
 
 def _batch_object(item: Any, operation: str, transfers: list[str], base: str) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def _batch_object(item: Any, operation: str, transfers: list[str], base: str) ->
         return {"oid": oid, "size": size, "actions": _upload_actions(base, oid, size, transfers)}
     if stored is None:
         return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object not found."}}
-    href = _signed(base, f"/api/lfs/objects/{oid}", "get", oid, size=stored.size)
+    href = _signed(base, f"/lfs/objects/{oid}", "get", oid, size=stored.size)
     return {"oid": oid, "size": stored.size, "actions": {"download": {"href": href}}}
 
 
@@ -155,7 +155,7 @@ async def complete_upload(oid: str, size: int, exp: str | None = None,
     return {"oid": oid}
 
 
-@router.get("/api/lfs/objects/{oid}")
+@router.get("/lfs/objects/{oid}")
 def download_object(oid: str, request: Request, size: int, exp: str | None = None,
                     sig: str | None = None) -> Response:
     signing.verify("get", oid, size, exp=exp, sig=sig)
