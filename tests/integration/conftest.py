@@ -17,7 +17,6 @@ from tests.conftest import ENDPOINT, PORT, RUN_DIR
 from tests.integration import pg
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything here speaks the HF protocol and runs again on PostgreSQL."""
     for item in items:
@@ -41,7 +40,10 @@ def database_url() -> Iterator[str]:
 def _commons(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "modelcommons.cli.main", *args],
-        capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
     )
     if result.returncode != 0:
         raise RuntimeError(f"commons {' '.join(args)} failed: {result.stderr}")
@@ -56,7 +58,9 @@ def hub(database_url: str) -> Iterator[str]:
     log = open(RUN_DIR / "server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "modelcommons.cli.main", "serve", "--port", str(PORT)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -69,7 +73,9 @@ def hub(database_url: str) -> Iterator[str]:
             time.sleep(0.1)
     else:
         process.kill()
-        raise RuntimeError("the hub did not start in 60 s:\n" + (RUN_DIR / "server.log").read_text())
+        raise RuntimeError(
+            "the hub did not start in 60 s:\n" + (RUN_DIR / "server.log").read_text()
+        )
     yield ENDPOINT
     process.terminate()
     try:

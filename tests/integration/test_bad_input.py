@@ -13,7 +13,11 @@ from huggingface_hub.errors import HfHubHTTPError
 
 
 def _commit(hub: str, token: str, repo_id: str, lines: list[dict] | bytes, rev: str = "main"):
-    body = lines if isinstance(lines, bytes) else "\n".join(json.dumps(l) for l in lines).encode()
+    body = (
+        lines
+        if isinstance(lines, bytes)
+        else "\n".join(json.dumps(line) for line in lines).encode()
+    )
     return httpx.post(
         f"{hub}/api/models/{repo_id}/commit/{rev}",
         content=body,
@@ -26,18 +30,25 @@ def _header(summary: str = "bad") -> dict:
 
 
 def _file(path: str, data: bytes = b"x") -> dict:
-    return {"key": "file",
-            "value": {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}}
+    return {
+        "key": "file",
+        "value": {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"},
+    }
 
 
 @pytest.mark.parametrize("name", ["bad name", "a--b", "-lead", "x" * 97, "dots..dots", "trail."])
 def test_invalid_repo_names(hub, alice, name):
-    r = httpx.post(f"{hub}/api/repos/create", json={"name": f"{alice.name}/{name}"},
-                   headers={"Authorization": f"Bearer {alice.token}"})
+    r = httpx.post(
+        f"{hub}/api/repos/create",
+        json={"name": f"{alice.name}/{name}"},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
     assert r.status_code == 400 and "Invalid repo name" in r.json()["error"]
 
 
-@pytest.mark.parametrize("path", ["../x", "/etc/x", "a/../../b", "a//b", "./a", ".git/config", "a\\b"])
+@pytest.mark.parametrize(
+    "path", ["../x", "/etc/x", "a/../../b", "a//b", "./a", ".git/config", "a\\b"]
+)
 def test_path_traversal_is_refused(api, hub, alice, repo_id, path):
     head = api.model_info(repo_id).sha
     r = _commit(hub, alice.token, repo_id, [_header(), _file(path)])
@@ -47,9 +58,11 @@ def test_path_traversal_is_refused(api, hub, alice, repo_id, path):
 
 
 def test_traversal_in_preupload_is_refused(hub, alice, repo_id):
-    r = httpx.post(f"{hub}/api/models/{repo_id}/preupload/main",
-                   json={"files": [{"path": "../../etc/passwd", "sample": "", "size": 1}]},
-                   headers={"Authorization": f"Bearer {alice.token}"})
+    r = httpx.post(
+        f"{hub}/api/models/{repo_id}/preupload/main",
+        json={"files": [{"path": "../../etc/passwd", "sample": "", "size": 1}]},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
     assert r.status_code == 400 and "Invalid path" in r.json()["error"]
 
 
@@ -82,10 +95,15 @@ def test_upload_over_the_size_limit(api, repo_id, tmp_path):
 
 
 def test_lfs_batch_refuses_objects_over_the_limit(hub, alice, repo_id):
-    r = httpx.post(f"{hub}/{repo_id}.git/info/lfs/objects/batch",
-                   json={"operation": "upload", "transfers": ["basic"],
-                         "objects": [{"oid": "a" * 64, "size": 101 * 1000**2}]},
-                   headers={"Authorization": f"Bearer {alice.token}"})
+    r = httpx.post(
+        f"{hub}/{repo_id}.git/info/lfs/objects/batch",
+        json={
+            "operation": "upload",
+            "transfers": ["basic"],
+            "objects": [{"oid": "a" * 64, "size": 101 * 1000**2}],
+        },
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
     assert r.status_code == 200
     assert r.json()["objects"][0]["error"]["code"] == 413
 
@@ -93,10 +111,15 @@ def test_lfs_batch_refuses_objects_over_the_limit(hub, alice, repo_id):
 def test_unsigned_or_tampered_upload_urls_are_refused(hub, alice, repo_id):
     data = b"payload" * 100
     oid = hashlib.sha256(data).hexdigest()
-    batch = httpx.post(f"{hub}/{repo_id}.git/info/lfs/objects/batch",
-                       json={"operation": "upload", "transfers": ["basic"],
-                             "objects": [{"oid": oid, "size": len(data)}]},
-                       headers={"Authorization": f"Bearer {alice.token}"}).json()
+    batch = httpx.post(
+        f"{hub}/{repo_id}.git/info/lfs/objects/batch",
+        json={
+            "operation": "upload",
+            "transfers": ["basic"],
+            "objects": [{"oid": oid, "size": len(data)}],
+        },
+        headers={"Authorization": f"Bearer {alice.token}"},
+    ).json()
     href = batch["objects"][0]["actions"]["upload"]["href"]
     assert httpx.put(href.split("?")[0] + f"?size={len(data)}", content=data).status_code == 401
     assert httpx.put(href.replace("sig=", "sig=0"), content=data).status_code == 401
@@ -123,7 +146,10 @@ def test_missing_entry_has_commit_header(hub, repo_id, api):
 
 def test_missing_lfs_object_referenced_by_commit(api, hub, alice, repo_id):
     head = api.model_info(repo_id).sha
-    line = {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": "b" * 64, "size": 5}}
+    line = {
+        "key": "lfsFile",
+        "value": {"path": "w.bin", "algo": "sha256", "oid": "b" * 64, "size": 5},
+    }
     r = _commit(hub, alice.token, repo_id, [_header(), line])
     assert r.status_code == 400 and "never uploaded" in r.json()["error"]
     assert api.model_info(repo_id).sha == head
@@ -140,7 +166,11 @@ def test_unknown_repo_and_routes(hub):
 def test_stale_parent_gets_412(api, hub, alice, repo_id):
     head = api.model_info(repo_id).sha
     api.upload_file(path_or_fileobj=b"new", path_in_repo="n.txt", repo_id=repo_id)
-    r = _commit(hub, alice.token, repo_id,
-                [{"key": "header", "value": {"summary": "late", "parentCommit": head}}, _file("late.txt")])
+    r = _commit(
+        hub,
+        alice.token,
+        repo_id,
+        [{"key": "header", "value": {"summary": "late", "parentCommit": head}}, _file("late.txt")],
+    )
     assert r.status_code == 412 and r.json()["error"]
     assert "late.txt" not in api.list_repo_files(repo_id)

@@ -32,8 +32,10 @@ def test_two_commits_on_the_same_parent(api, repo_id):
 
     def commit(name: str):
         return lambda: api.create_commit(
-            repo_id, operations=[CommitOperationAdd(name, name.encode())],
-            commit_message=f"add {name}", parent_commit=parent,
+            repo_id,
+            operations=[CommitOperationAdd(name, name.encode())],
+            commit_message=f"add {name}",
+            parent_commit=parent,
         )
 
     results = _race([commit("a.txt"), commit("b.txt")])
@@ -48,10 +50,16 @@ def test_two_commits_on_the_same_parent(api, repo_id):
 
 def test_concurrent_commits_without_parent_all_land(api, repo_id):
     names = [f"f{i}.txt" for i in range(6)]
-    results = _race([
-        (lambda n=n: api.upload_file(path_or_fileobj=n.encode(), path_in_repo=n, repo_id=repo_id))
-        for n in names
-    ])
+    results = _race(
+        [
+            (
+                lambda n=n: api.upload_file(
+                    path_or_fileobj=n.encode(), path_in_repo=n, repo_id=repo_id
+                )
+            )
+            for n in names
+        ]
+    )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert set(names) <= set(api.list_repo_files(repo_id))
     assert len(api.list_repo_commits(repo_id)) == len(names) + 1

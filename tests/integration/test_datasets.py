@@ -26,8 +26,12 @@ def test_load_csv_dataset(dataset_api, alice):
     rid = f"{alice.name}/csv-{uuid.uuid4().hex[:8]}"
     dataset_api.create_repo(rid, repo_type="dataset")
     for split, frame in (("train", _frame(20)), ("test", _frame(5, 100))):
-        dataset_api.upload_file(path_or_fileobj=frame.to_csv(index=False).encode(),
-                                path_in_repo=f"data/{split}.csv", repo_id=rid, repo_type="dataset")
+        dataset_api.upload_file(
+            path_or_fileobj=frame.to_csv(index=False).encode(),
+            path_in_repo=f"data/{split}.csv",
+            repo_id=rid,
+            repo_type="dataset",
+        )
     ds = load_dataset(rid)
     assert set(ds) == {"train", "test"}
     assert ds["train"].num_rows == 20 and ds["test"].num_rows == 5
@@ -42,9 +46,12 @@ def test_load_parquet_dataset(dataset_api, alice):
     for split, frame in (("train", _frame(30)), ("validation", _frame(7, 50))):
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
-        dataset_api.upload_file(path_or_fileobj=buffer.getvalue(),
-                                path_in_repo=f"data/{split}-00000-of-00001.parquet",
-                                repo_id=rid, repo_type="dataset")
+        dataset_api.upload_file(
+            path_or_fileobj=buffer.getvalue(),
+            path_in_repo=f"data/{split}-00000-of-00001.parquet",
+            repo_id=rid,
+            repo_type="dataset",
+        )
     ds = load_dataset(rid)
     assert set(ds) == {"train", "validation"}
     assert ds["train"].num_rows == 30

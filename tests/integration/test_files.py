@@ -76,8 +76,13 @@ def test_revisions_by_commit_branch_and_tag(api, repo_id, alice):
 
 
 def test_refs_branches_tags_and_commits(api, repo_id):
-    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id,
-                    commit_message="add x", commit_description="the letter x")
+    api.upload_file(
+        path_or_fileobj=b"x",
+        path_in_repo="x.txt",
+        repo_id=repo_id,
+        commit_message="add x",
+        commit_description="the letter x",
+    )
     api.create_branch(repo_id, branch="feature/one")
     api.create_tag(repo_id, tag="release-1", tag_message="first")
     refs = api.list_repo_refs(repo_id)

@@ -20,14 +20,20 @@ def git_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     config.touch()
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_GLOBAL": str(config)}
     if HAS_LFS:
-        subprocess.run(["git", "lfs", "install", "--skip-repo"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "lfs", "install", "--skip-repo"], env=env, check=True, capture_output=True
+        )
     return env
 
 
 def _clone(url: str, target: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "clone", "-q", url, str(target)], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        ["git", "clone", "-q", url, str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_git_clone_public_and_private(api, hub, alice, tmp_path, git_env):
@@ -45,14 +51,17 @@ def test_git_clone_public_and_private(api, hub, alice, tmp_path, git_env):
     assert done.returncode == 0, done.stderr
     clone = tmp_path / "clone"
     assert (clone / "docs" / "a.txt").read_bytes() == b"hello\n"
-    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert head == api.model_info(rid).sha
     subprocess.run(["git", "-C", str(clone), "fsck", "--strict"], check=True, capture_output=True)
     if HAS_LFS:
         assert (clone / "w.bin").read_bytes() == weights
     else:
-        assert (clone / "w.bin").read_text().startswith("version https://git-lfs.github.com/spec/v1")
+        assert (
+            (clone / "w.bin").read_text().startswith("version https://git-lfs.github.com/spec/v1")
+        )
 
 
 def test_git_cannot_fetch_objects_of_other_repos(api, hub, alice, repo_id):

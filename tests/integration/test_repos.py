@@ -72,18 +72,29 @@ def test_model_info_fields_from_the_card(api, repo_id):
     assert info.pipeline_tag == "text-classification"
     assert info.library_name == "transformers"
     assert info.card_data["license"] == "Apache 2.0"
-    assert {"sentiment", "license:apache-2.0", "dataset:acme/reviews",
-            "base_model:acme/tiny-bert", "transformers", "en"} <= set(info.tags)
+    assert {
+        "sentiment",
+        "license:apache-2.0",
+        "dataset:acme/reviews",
+        "base_model:acme/tiny-bert",
+        "transformers",
+        "en",
+    } <= set(info.tags)
     assert info.created_at and info.last_modified and info.sha
     assert info.downloads == 0 and info.likes == 0
     assert {s.rfilename for s in info.siblings} == {".gitattributes", "README.md"}
 
 
 def test_bad_front_matter_is_reported_not_fatal(api, repo_id, hub, alice):
-    api.upload_file(path_or_fileobj=b"---\nlicense: [unclosed\n---\n# hi\n",
-                    path_in_repo="README.md", repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=b"---\nlicense: [unclosed\n---\n# hi\n",
+        path_in_repo="README.md",
+        repo_id=repo_id,
+    )
     assert "README.md" in api.list_repo_files(repo_id)
-    raw = httpx.get(f"{hub}/api/models/{repo_id}", headers={"Authorization": f"Bearer {alice.token}"})
+    raw = httpx.get(
+        f"{hub}/api/models/{repo_id}", headers={"Authorization": f"Bearer {alice.token}"}
+    )
     assert "Invalid YAML" in raw.json()["cardError"]
 
 
@@ -92,8 +103,11 @@ def test_list_models_search_author_filter(api, alice, bob):
     names = [f"{alice.name}/{tag}-{i}" for i in range(3)]
     for name in names:
         api.create_repo(name)
-    api.upload_file(path_or_fileobj=f"---\ntags:\n- {tag}\n---\n".encode(),
-                    path_in_repo="README.md", repo_id=names[0])
+    api.upload_file(
+        path_or_fileobj=f"---\ntags:\n- {tag}\n---\n".encode(),
+        path_in_repo="README.md",
+        repo_id=names[0],
+    )
     found = {m.id for m in api.list_models(search=tag.upper())}
     assert found == set(names)
     assert {m.id for m in api.list_models(author=alice.name, search=tag)} == set(names)
@@ -173,7 +187,8 @@ def test_read_token_cannot_write(hub, alice):
 def test_others_cannot_write_to_public_repo(api, repo_id, hub, bob):
     with pytest.raises(HfHubHTTPError) as caught:
         HfApi(endpoint=hub, token=bob.token).upload_file(
-            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id)
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id
+        )
     assert caught.value.response.status_code == 403
     with pytest.raises(HfHubHTTPError):
         HfApi(endpoint=hub, token=bob.token).delete_repo(repo_id)

@@ -12,8 +12,17 @@ def test_front_matter_is_indexed():
     assert card.license == "mit"
     assert card.base_models == ["acme/base"] and card.base_model_relation == "adapter"
     assert card.datasets == ["acme/data"]
-    assert card.tags == ["a", "b", "peft", "text-classification", "en", "fr", "license:mit",
-                         "dataset:acme/data", "base_model:acme/base"]
+    assert card.tags == [
+        "a",
+        "b",
+        "peft",
+        "text-classification",
+        "en",
+        "fr",
+        "license:mit",
+        "dataset:acme/data",
+        "base_model:acme/base",
+    ]
 
 
 def test_bad_front_matter_is_an_error_not_an_exception():

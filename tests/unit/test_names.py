@@ -10,7 +10,8 @@ def test_valid_paths(path):
 
 
 @pytest.mark.parametrize(
-    "path", ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/.", ".git/HEAD", "a\\b", "a\0b"]
+    "path",
+    ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/.", ".git/HEAD", "a\\b", "a\0b"],
 )
 def test_invalid_paths(path):
     with pytest.raises(InvalidInputError):

@@ -26,7 +26,7 @@ def demo(
         if not path.exists():
             typer.secho("Error: no token. Next: commons demo --token <write token>", err=True)
             raise typer.Exit(1)
-        token = dict(l.split("=", 1) for l in path.read_text().splitlines())["token"]
+        token = dict(line.split("=", 1) for line in path.read_text().splitlines())["token"]
     seed(endpoint, token, say=typer.echo)
     typer.echo("Demo content is ready.")
 
@@ -40,7 +40,16 @@ def _wait_then_seed(endpoint: str, token: str) -> None:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    cmd = [sys.executable, "-m", "modelcommons.cli.main", "demo", "--endpoint", endpoint, "--token", token]
+    cmd = [
+        sys.executable,
+        "-m",
+        "modelcommons.cli.main",
+        "demo",
+        "--endpoint",
+        endpoint,
+        "--token",
+        token,
+    ]
     subprocess.run(cmd, check=False)
 
 

@@ -39,7 +39,9 @@ def ensure_admin() -> str:
     with write_session() as session:
         admin = session.scalar(select(Account).where(Account.kind == "user", Account.is_admin))
         if admin is not None and path.exists():
-            creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+            creds = dict(
+                line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
+            )
             if "token" in creds:
                 typer.echo(f"Admin credentials: {path}")
                 return creds["token"]
@@ -51,8 +53,14 @@ def ensure_admin() -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(f"user={admin.name}\n" + (f"password={password}\n" if password else "") + f"token={token}\n")
-    typer.secho(f"Admin user: {admin.name}" + (f"  password: {password}" if password else ""), bold=True)
+        f.write(
+            f"user={admin.name}\n"
+            + (f"password={password}\n" if password else "")
+            + f"token={token}\n"
+        )
+    typer.secho(
+        f"Admin user: {admin.name}" + (f"  password: {password}" if password else ""), bold=True
+    )
     typer.secho(f"Admin token (write): {token}", bold=True)
     typer.echo(f"Saved in {path}")
     return token
@@ -81,11 +89,20 @@ def serve(
         from modelcommons.cli.demo import seed_in_background
 
         seed_in_background(f"http://{host}:{port}", token)
-    typer.echo(f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port}"
-               " HF_HUB_DISABLE_XET=1)")
+    typer.echo(
+        f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port}"
+        " HF_HUB_DISABLE_XET=1)"
+    )
     try:
-        uvicorn.run("modelcommons.server.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning", timeout_keep_alive=30)
+        uvicorn.run(
+            "modelcommons.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_keep_alive=30,
+        )
     finally:
         if worker is not None:
             worker.terminate()

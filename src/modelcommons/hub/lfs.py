@@ -20,6 +20,7 @@ from modelcommons.errors import InvalidInputError, PayloadTooLargeError
 from modelcommons.storage.base import ContentStore, lfs_key, upload_part_key
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+WRITE_BATCH = 8 * 1024 * 1024
 POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1\n"
 
 
@@ -49,11 +50,15 @@ class _Staged:
         self.max_bytes = max_bytes
 
     def write(self, block: bytes) -> None:
-        self.size += len(block)
-        if self.size > self.max_bytes:
-            raise PayloadTooLargeError(f"Upload exceeds the limit of {self.max_bytes} bytes.")
-        self.sha256.update(block)
-        self.file.write(block)
+        self.write_many([block])
+
+    def write_many(self, blocks: list[bytes]) -> None:
+        for block in blocks:
+            self.size += len(block)
+            if self.size > self.max_bytes:
+                raise PayloadTooLargeError(f"Upload exceeds the limit of {self.max_bytes} bytes.")
+            self.sha256.update(block)
+        self.file.writelines(blocks)
 
     def discard(self) -> None:
         self.file.close()
@@ -67,10 +72,19 @@ async def receive_stream(
     from starlette.concurrency import run_in_threadpool
 
     staged = _Staged(store, max_bytes)
+    pending: list[bytes] = []
+    pending_bytes = 0
     try:
         async for block in chunks:
-            if block:
-                await run_in_threadpool(staged.write, block)
+            pending.append(block)
+            pending_bytes += len(block)
+            # The server hands over ~64 KiB at a time: hop to a thread once per few MiB, and
+            # never copy (hashing and writing release the GIL, so the loop keeps receiving).
+            if pending_bytes >= WRITE_BATCH:
+                await run_in_threadpool(staged.write_many, pending)
+                pending, pending_bytes = [], 0
+        if pending:
+            await run_in_threadpool(staged.write_many, pending)
         staged.file.close()
     except BaseException:
         staged.discard()
@@ -79,7 +93,14 @@ async def receive_stream(
 
 
 def publish_object(
-    session: Session, store: ContentStore, staged: Path, *, sha256: str, size: int, oid: str, expected_size: int
+    session: Session,
+    store: ContentStore,
+    staged: Path,
+    *,
+    sha256: str,
+    size: int,
+    oid: str,
+    expected_size: int,
 ) -> StoredObject:
     """Publish staged bytes as the object `oid` if they hash to it; idempotent."""
     if sha256 != oid or size != expected_size:

@@ -27,7 +27,7 @@ def _t(id: str, name: str, com: bool, der: bool, sa: bool, cl: bool, att: bool, 
 LICENSES: dict[str, LicenseTerms] = {
     t.id: t
     for t in [
-        #    id                  name                                    com    der    sa     cl     att    use-restr
+        # id, name, commercial use, derivatives, share-alike, copyleft, attribution, use limits
         _t("apache-2.0", "Apache License 2.0", True, True, False, False, True, False),
         _t("mit", "MIT License", True, True, False, False, True, False),
         _t("bsd-2-clause", "BSD 2-Clause", True, True, False, False, True, False),

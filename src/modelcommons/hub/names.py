@@ -9,8 +9,24 @@ from modelcommons.errors import InvalidInputError
 REPO_TYPES = ("model", "dataset", "space")
 # First URL segments that can never be a namespace: they route elsewhere.
 RESERVED_NAMES = frozenset(
-    {"api", "datasets", "spaces", "models", "kernels", "new", "settings", "login", "logout",
-     "signup", "static", "docs", "organizations", "lfs", "healthz", "search"}
+    {
+        "api",
+        "datasets",
+        "spaces",
+        "models",
+        "kernels",
+        "new",
+        "settings",
+        "login",
+        "logout",
+        "signup",
+        "static",
+        "docs",
+        "organizations",
+        "lfs",
+        "healthz",
+        "search",
+    }
 )
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")

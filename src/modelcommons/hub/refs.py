@@ -36,7 +36,9 @@ def resolve_revision(session: Session, repo: Repo, rev: str) -> str:
         target = session.scalar(select(Ref.target).where(Ref.repo_id == repo.id, Ref.name == name))
         if target is not None:
             return target
-    raise RevisionNotFoundError(f"Invalid rev id: {rev} (not a branch, tag or commit of {repo.repo_id})")
+    raise RevisionNotFoundError(
+        f"Invalid rev id: {rev} (not a branch, tag or commit of {repo.repo_id})"
+    )
 
 
 def branch_head(session: Session, repo: Repo, branch: str) -> str:

@@ -183,9 +183,7 @@ def list_repos(
         stmt = stmt.where(Repo.namespace == query.author)
     for tag in query.filters:
         stmt = stmt.where(
-            select(RepoTag.repo_id)
-            .where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag)
-            .exists()
+            select(RepoTag.repo_id).where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag).exists()
         )
     if query.sort is not None and query.sort not in _SORTS:
         raise InvalidInputError(f"Invalid sort {query.sort!r}: use one of {', '.join(_SORTS)}.")
@@ -203,5 +201,3 @@ def set_tags(session: Session, repo: Repo, tags: list[str]) -> None:
 
 def repo_tags(session: Session, repo: Repo) -> list[str]:
     return list(session.scalars(select(RepoTag.tag).where(RepoTag.repo_id == repo.id)))
-
-

@@ -21,8 +21,21 @@ from modelcommons.storage import get_git, get_store
 from modelcommons.storage.base import lfs_key
 
 PICKLE_EXTENSIONS = frozenset(
-    {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dat", ".data", ".npy",
-     ".npz", ".zip", ".7z"}
+    {
+        ".bin",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".pkl",
+        ".pickle",
+        ".joblib",
+        ".dat",
+        ".data",
+        ".npy",
+        ".npz",
+        ".zip",
+        ".7z",
+    }
 )
 
 
@@ -57,8 +70,12 @@ def queue_scans(session: Session, files: Sequence[tuple[str, _FileLike]]) -> lis
 def scan_status(session: Session, path: str, key: str) -> dict[str, Any]:
     """`securityFileStatus` as tree listings with expand=true return it."""
     if not needs_scan(path):
-        return {"status": "safe", "avScan": None, "pickleImportScan": None,
-                "reason": "not a pickle format"}
+        return {
+            "status": "safe",
+            "avScan": None,
+            "pickleImportScan": None,
+            "reason": "not a pickle format",
+        }
     scan = session.get(Scan, key)
     if scan is None:
         return {"status": "pending", "avScan": None, "pickleImportScan": None}
@@ -82,7 +99,11 @@ def _scan_bytes(data: io.BufferedIOBase | io.BytesIO, path: str) -> dict[str, An
     ]
     dangerous = any(g.safety == SafetyLevel.Dangerous for g in result.globals)
     if result.scan_err:
-        return {"status": "unsafe", "imports": imports, "reason": "could not be parsed; not verified"}
+        return {
+            "status": "unsafe",
+            "imports": imports,
+            "reason": "could not be parsed; not verified",
+        }
     if dangerous or result.infected_files:
         return {"status": "unsafe", "imports": imports, "reason": "dangerous imports"}
     return {"status": "safe", "imports": imports, "reason": None}

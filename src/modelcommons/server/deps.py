@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, Request
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
@@ -58,3 +58,5 @@ def decoded(segment: str) -> str:
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 BaseUrl = Annotated[str, Depends(base_url)]
+JsonBody = Annotated[dict[str, Any], Body()]
+OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]

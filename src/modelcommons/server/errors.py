@@ -13,7 +13,9 @@ from modelcommons.errors import CommonsError
 _BODY_KEYS = ("url",)
 
 
-def error_response(status: int, message: str, *, code: str | None = None, **extra: object) -> JSONResponse:
+def error_response(
+    status: int, message: str, *, code: str | None = None, **extra: object
+) -> JSONResponse:
     headers = {"X-Error-Message": message.replace("\n", " ")[:500]}
     if code:
         headers["X-Error-Code"] = code

@@ -40,33 +40,48 @@ def stream_object(
 ) -> Response:
     local = store.local_path(key)
     if local is not None:
-        return LargeChunkFileResponse(local, headers=headers, content_disposition_type="inline",
-                                      media_type="application/octet-stream")
+        return LargeChunkFileResponse(
+            local,
+            headers=headers,
+            content_disposition_type="inline",
+            media_type="application/octet-stream",
+        )
     wanted = _parse_range(request.headers.get("range"), size)
     headers = {**headers, "Accept-Ranges": "bytes"}
     if wanted == "invalid":
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     if wanted is None:
         body: Iterator[bytes] = store.iter_range(key)
-        return StreamingResponse(body, headers={**headers, "Content-Length": str(size)},
-                                 media_type="application/octet-stream")
+        return StreamingResponse(
+            body,
+            headers={**headers, "Content-Length": str(size)},
+            media_type="application/octet-stream",
+        )
     assert isinstance(wanted, tuple)
     start, end = wanted
-    headers.update({"Content-Range": f"bytes {start}-{end - 1}/{size}",
-                    "Content-Length": str(end - start)})
-    return StreamingResponse(store.iter_range(key, start, end), status_code=206, headers=headers,
-                             media_type="application/octet-stream")
+    headers.update(
+        {"Content-Range": f"bytes {start}-{end - 1}/{size}", "Content-Length": str(end - start)}
+    )
+    return StreamingResponse(
+        store.iter_range(key, start, end),
+        status_code=206,
+        headers=headers,
+        media_type="application/octet-stream",
+    )
 
 
 def bytes_response(request: Request, data: bytes, headers: dict[str, str]) -> Response:
     wanted = _parse_range(request.headers.get("range"), len(data))
     headers = {**headers, "Accept-Ranges": "bytes"}
     if wanted == "invalid":
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"})
+        return Response(
+            status_code=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"}
+        )
     if wanted is None:
         return Response(data, headers=headers, media_type="application/octet-stream")
     assert isinstance(wanted, tuple)
     start, end = wanted
     headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
-    return Response(data[start:end], status_code=206, headers=headers,
-                    media_type="application/octet-stream")
+    return Response(
+        data[start:end], status_code=206, headers=headers, media_type="application/octet-stream"
+    )

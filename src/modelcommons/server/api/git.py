@@ -8,7 +8,7 @@ Basic challenge (the same for missing and private repos), so git can retry with 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,9 @@ from modelcommons.storage.base import git_key
 router = APIRouter()
 
 
-def _repo(session: Session, principal: CurrentPrincipal, repo_type: str, ns: str, name: str) -> Repo:
+def _repo(
+    session: Session, principal: CurrentPrincipal, repo_type: str, ns: str, name: str
+) -> Repo:
     try:
         return get_repo(session, principal, repo_type, f"{ns}/{name.removesuffix('.git')}")
     except RepoNotFoundError:
@@ -35,8 +37,9 @@ def _repo(session: Session, principal: CurrentPrincipal, repo_type: str, ns: str
 
 
 def _holds(session: Session, repo: Repo, sha: str) -> bool:
-    commit = select(Commit.sha).where(Commit.repo_id == repo.id,
-                                      (Commit.sha == sha) | (Commit.tree_sha == sha))
+    commit = select(Commit.sha).where(
+        Commit.repo_id == repo.id, (Commit.sha == sha) | (Commit.tree_sha == sha)
+    )
     entry = select(FileEntry.oid).where(FileEntry.repo_id == repo.id, FileEntry.oid == sha)
     return session.scalar(commit.limit(1)) is not None or session.scalar(entry.limit(1)) is not None
 
@@ -49,8 +52,12 @@ def _git_routes(prefix: str, repo_type: str) -> None:
         with read_session() as session:
             repo = _repo(session, principal, repo_type, namespace, name)
             found = refs.list_refs(session, repo)
-        lines = sorted(f"{r.target}\t{r.ref}\n" for kind in ("branches", "tags") for r in found[kind])
-        return Response("".join(lines), media_type="text/plain", headers={"Cache-Control": "no-cache"})
+        lines = sorted(
+            f"{r.target}\t{r.ref}\n" for kind in ("branches", "tags") for r in found[kind]
+        )
+        return Response(
+            "".join(lines), media_type="text/plain", headers={"Cache-Control": "no-cache"}
+        )
 
     @router.get(base + "/HEAD", name=f"git_head_{repo_type}", include_in_schema=False)
     def head(namespace: str, name: str, principal: CurrentPrincipal) -> Response:
@@ -58,23 +65,28 @@ def _git_routes(prefix: str, repo_type: str) -> None:
             _repo(session, principal, repo_type, namespace, name)
         return Response(f"ref: {refs.HEADS}{refs.DEFAULT_BRANCH}\n", media_type="text/plain")
 
-    @router.get(base + "/objects/info/packs", name=f"git_packs_{repo_type}", include_in_schema=False)
+    @router.get(
+        base + "/objects/info/packs", name=f"git_packs_{repo_type}", include_in_schema=False
+    )
     def packs(namespace: str, name: str, principal: CurrentPrincipal) -> Response:
         with read_session() as session:
             _repo(session, principal, repo_type, namespace, name)
         return Response("", media_type="text/plain")  # every object is loose
 
-    @router.get(base + "/objects/{fanout}/{rest}", name=f"git_object_{repo_type}",
-                include_in_schema=False)
-    def loose_object(namespace: str, name: str, fanout: str, rest: str,
-                     principal: CurrentPrincipal) -> Response:
+    @router.get(
+        base + "/objects/{fanout}/{rest}", name=f"git_object_{repo_type}", include_in_schema=False
+    )
+    def loose_object(
+        namespace: str, name: str, fanout: str, rest: str, principal: CurrentPrincipal
+    ) -> Response:
         sha = fanout + rest
         with read_session() as session:
             repo = _repo(session, principal, repo_type, namespace, name)
             if not is_commit_sha(sha) or not _holds(session, repo, sha):
                 raise NotFoundError(f"No object {sha} in this repository.")
-        return Response(get_store().get_bytes(git_key(sha)),
-                        media_type="application/x-git-loose-object")
+        return Response(
+            get_store().get_bytes(git_key(sha)), media_type="application/x-git-loose-object"
+        )
 
 
 for _prefix, _type in (("/datasets", "dataset"), ("", "model")):

@@ -52,13 +52,27 @@ def _batch_object(item: Any, operation: str, transfers: list[str], base: str) ->
     if not isinstance(item, dict):
         return {"oid": "", "size": 0, "error": {"code": 422, "message": "Invalid object."}}
     oid, size = item.get("oid"), item.get("size")
-    if not isinstance(oid, str) or not hub_lfs.SHA256.match(oid) or not isinstance(size, int) or size < 0:
-        return {"oid": str(oid), "size": size if isinstance(size, int) else 0,
-                "error": {"code": 422, "message": "Objects need a sha256 'oid' and a 'size'."}}
+    if (
+        not isinstance(oid, str)
+        or not hub_lfs.SHA256.match(oid)
+        or not isinstance(size, int)
+        or size < 0
+    ):
+        return {
+            "oid": str(oid),
+            "size": size if isinstance(size, int) else 0,
+            "error": {"code": 422, "message": "Objects need a sha256 'oid' and a 'size'."},
+        }
     limit = get_settings().max_upload_bytes
     if size > limit:
-        return {"oid": oid, "size": size,
-                "error": {"code": 413, "message": f"Object of {size} bytes exceeds the limit of {limit}."}}
+        return {
+            "oid": oid,
+            "size": size,
+            "error": {
+                "code": 413,
+                "message": f"Object of {size} bytes exceeds the limit of {limit}.",
+            },
+        }
     with read_session() as session:
         stored = hub_lfs.find_object(session, oid)
     if operation == "upload":
@@ -71,8 +85,14 @@ def _batch_object(item: Any, operation: str, transfers: list[str], base: str) ->
     return {"oid": oid, "size": stored.size, "actions": {"download": {"href": href}}}
 
 
-async def _batch(request: Request, principal: CurrentPrincipal, base: str, repo_type: str,
-                 namespace: str, name: str) -> Response:
+async def _batch(
+    request: Request,
+    principal: CurrentPrincipal,
+    base: str,
+    repo_type: str,
+    namespace: str,
+    name: str,
+) -> Response:
     body = await request.json()
     operation = body.get("operation")
     if operation not in ("upload", "download") or not isinstance(body.get("objects"), list):
@@ -81,21 +101,32 @@ async def _batch(request: Request, principal: CurrentPrincipal, base: str, repo_
 
     def answer() -> dict[str, Any]:
         with read_session() as session:
-            get_repo(session, principal, repo_type, f"{namespace}/{name.removesuffix('.git')}",
-                     need=need)
+            get_repo(
+                session, principal, repo_type, f"{namespace}/{name.removesuffix('.git')}", need=need
+            )
         transfers = body.get("transfers") or ["basic"]
         objects = [_batch_object(o, operation, transfers, base) for o in body["objects"]]
-        return {"transfer": "multipart" if any(
-            "chunk_size" in o.get("actions", {}).get("upload", {}).get("header", {})
-            for o in objects) else "basic", "objects": objects, "hash_algo": "sha256"}
+        return {
+            "transfer": "multipart"
+            if any(
+                "chunk_size" in o.get("actions", {}).get("upload", {}).get("header", {})
+                for o in objects
+            )
+            else "basic",
+            "objects": objects,
+            "hash_algo": "sha256",
+        }
 
     return JSONResponse(await run_in_threadpool(answer), media_type=LFS_JSON)
 
 
 def _batch_route(prefix: str, repo_type: str) -> None:
-    @router.post(prefix + "/{namespace}/{name}/info/lfs/objects/batch", name=f"lfs_batch_{repo_type}")
-    async def batch(namespace: str, name: str, request: Request, principal: CurrentPrincipal,
-                    base: BaseUrl) -> Response:
+    @router.post(
+        prefix + "/{namespace}/{name}/info/lfs/objects/batch", name=f"lfs_batch_{repo_type}"
+    )
+    async def batch(
+        namespace: str, name: str, request: Request, principal: CurrentPrincipal, base: BaseUrl
+    ) -> Response:
         if not name.endswith(".git"):
             raise NotFoundError("Not found: LFS lives under /<repo>.git/info/lfs.")
         return await _batch(request, principal, base, repo_type, namespace, name)
@@ -112,23 +143,31 @@ async def _receive_and_publish(request: Request, oid: str, size: int) -> None:
 
     def publish() -> None:
         with write_session() as session:
-            hub_lfs.publish_object(session, store, staged, sha256=sha256, size=got, oid=oid,
-                                   expected_size=size)
+            hub_lfs.publish_object(
+                session, store, staged, sha256=sha256, size=got, oid=oid, expected_size=size
+            )
 
     await run_in_threadpool(publish)
 
 
 @router.put(UPLOADS)
-async def upload_object(oid: str, request: Request, size: int, exp: str | None = None,
-                        sig: str | None = None) -> dict[str, str]:
+async def upload_object(
+    oid: str, request: Request, size: int, exp: str | None = None, sig: str | None = None
+) -> dict[str, str]:
     signing.verify("put", oid, size, exp=exp, sig=sig)
     await _receive_and_publish(request, oid, size)
     return {"oid": oid}
 
 
 @router.put(UPLOADS + "/parts/{number}")
-async def upload_part(oid: str, number: int, request: Request, size: int,
-                      exp: str | None = None, sig: str | None = None) -> Response:
+async def upload_part(
+    oid: str,
+    number: int,
+    request: Request,
+    size: int,
+    exp: str | None = None,
+    sig: str | None = None,
+) -> Response:
     signing.verify("part", oid, number, size, exp=exp, sig=sig)
     part_size = get_settings().lfs_part_size
     store = get_store()
@@ -138,8 +177,9 @@ async def upload_part(oid: str, number: int, request: Request, size: int,
 
 
 @router.post(UPLOADS + "/complete")
-async def complete_upload(oid: str, size: int, exp: str | None = None,
-                          sig: str | None = None) -> dict[str, str]:
+async def complete_upload(
+    oid: str, size: int, exp: str | None = None, sig: str | None = None
+) -> dict[str, str]:
     signing.verify("complete", oid, size, exp=exp, sig=sig)
     store, settings = get_store(), get_settings()
     count = math.ceil(size / settings.lfs_part_size)
@@ -147,8 +187,9 @@ async def complete_upload(oid: str, size: int, exp: str | None = None,
     def finish() -> None:
         staged, sha256, got = hub_lfs.concatenate_parts(store, oid, count, max_bytes=size)
         with write_session() as session:
-            hub_lfs.publish_object(session, store, staged, sha256=sha256, size=got, oid=oid,
-                                   expected_size=size)
+            hub_lfs.publish_object(
+                session, store, staged, sha256=sha256, size=got, oid=oid, expected_size=size
+            )
         hub_lfs.discard_parts(store, oid, range(1, count + 1))
 
     await run_in_threadpool(finish)
@@ -156,8 +197,9 @@ async def complete_upload(oid: str, size: int, exp: str | None = None,
 
 
 @router.get("/lfs/objects/{oid}")
-def download_object(oid: str, request: Request, size: int, exp: str | None = None,
-                    sig: str | None = None) -> Response:
+def download_object(
+    oid: str, request: Request, size: int, exp: str | None = None, sig: str | None = None
+) -> Response:
     signing.verify("get", oid, size, exp=exp, sig=sig)
     with read_session() as session:
         stored = hub_lfs.find_object(session, oid)

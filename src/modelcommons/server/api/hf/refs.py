@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import InvalidInputError
@@ -12,7 +12,7 @@ from modelcommons.hub import refs as hub_refs
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, OptionalJsonBody, decoded
 
 router = APIRouter()
 REPO = "/api/{types}/{namespace}/{name}"
@@ -21,7 +21,11 @@ COMMITS_PER_PAGE = 100
 
 @router.get(REPO + "/refs")
 def list_refs(
-    types: str, namespace: str, name: str, principal: CurrentPrincipal, include_prs: str | None = None
+    types: str,
+    namespace: str,
+    name: str,
+    principal: CurrentPrincipal,
+    include_prs: str | None = None,
 ) -> dict[str, Any]:
     with read_session() as session:
         repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
@@ -30,7 +34,11 @@ def list_refs(
         kind: [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in items]
         for kind, items in found.items()
     }
-    body: dict[str, Any] = {"branches": as_json["branches"], "converts": [], "tags": as_json["tags"]}
+    body: dict[str, Any] = {
+        "branches": as_json["branches"],
+        "converts": [],
+        "tags": as_json["tags"],
+    }
     if is_true(include_prs):
         body["pullRequests"] = as_json["pullRequests"]
     return body
@@ -67,13 +75,15 @@ def create_branch(
     name: str,
     branch: str,
     principal: CurrentPrincipal,
-    body: dict[str, Any] | None = Body(default=None),
+    body: OptionalJsonBody = None,
 ) -> dict[str, str]:
     starting_point = (body or {}).get("startingPoint")
     if starting_point is not None and not isinstance(starting_point, str):
         raise InvalidInputError("'startingPoint' must be a revision string.")
     with write_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        repo = get_repo(
+            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+        )
         hub_refs.create_branch(session, repo, decoded(branch), starting_point=starting_point)
     return {"branch": decoded(branch)}
 
@@ -83,7 +93,9 @@ def delete_branch(
     types: str, namespace: str, name: str, branch: str, principal: CurrentPrincipal
 ) -> dict[str, str]:
     with write_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        repo = get_repo(
+            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+        )
         hub_refs.delete_branch(session, repo, decoded(branch))
     return {"deleted": decoded(branch)}
 
@@ -95,13 +107,15 @@ def create_tag(
     name: str,
     rev: str,
     principal: CurrentPrincipal,
-    body: dict[str, Any] = Body(...),
+    body: JsonBody,
 ) -> dict[str, str]:
     tag = body.get("tag")
     if not isinstance(tag, str):
         raise InvalidInputError("Missing 'tag' in the request body.")
     with write_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        repo = get_repo(
+            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+        )
         hub_refs.create_tag(session, repo, tag, revision=decoded(rev))
     return {"tag": tag}
 
@@ -111,6 +125,8 @@ def delete_tag(
     types: str, namespace: str, name: str, tag: str, principal: CurrentPrincipal
 ) -> dict[str, str]:
     with write_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        repo = get_repo(
+            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+        )
         hub_refs.delete_tag(session, repo, decoded(tag))
     return {"deleted": decoded(tag)}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from modelcommons.hub import repos as hub_repos
 from modelcommons.hub.files import files_at
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, decoded
 
 router = APIRouter()
 MAX_PAGE = 1000
@@ -40,9 +40,7 @@ def _qualified(principal: CurrentPrincipal, repo_id: str) -> str:
 
 
 @router.post("/api/repos/create")
-def create_repo(
-    principal: CurrentPrincipal, base: BaseUrl, body: dict[str, Any] = Body(...)
-) -> dict[str, Any]:
+def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dict[str, Any]:
     repo_type = body.get("type") or "model"
     repo_id = _qualified(principal, _repo_id(body))
     visibility = body.get("visibility", "private" if body.get("private") else "public")
@@ -51,7 +49,10 @@ def create_repo(
     try:
         with write_session() as session:
             repo = hub_repos.new_repo(
-                session, principal, repo_type=repo_type, repo_id=repo_id,
+                session,
+                principal,
+                repo_type=repo_type,
+                repo_id=repo_id,
                 private=visibility == "private",
             )
     except ConflictError as exc:
@@ -64,7 +65,7 @@ def create_repo(
 
 
 @router.delete("/api/repos/delete")
-def delete_repo(principal: CurrentPrincipal, body: dict[str, Any] = Body(...)) -> dict[str, str]:
+def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
     repo_id = _qualified(principal, _repo_id(body))
     with write_session() as session:
         hub_repos.delete_repo(session, principal, body.get("type") or "model", repo_id)
@@ -72,9 +73,7 @@ def delete_repo(principal: CurrentPrincipal, body: dict[str, Any] = Body(...)) -
 
 
 @router.post("/api/repos/move")
-def move_repo(
-    principal: CurrentPrincipal, base: BaseUrl, body: dict[str, Any] = Body(...)
-) -> dict[str, str]:
+def move_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dict[str, str]:
     from_id, to_id = _repo_id(body, "fromRepo"), _repo_id(body, "toRepo")
     with write_session() as session:
         repo = hub_repos.move_repo(session, principal, body.get("type") or "model", from_id, to_id)
@@ -87,7 +86,7 @@ def update_settings(
     namespace: str,
     name: str,
     principal: CurrentPrincipal,
-    body: dict[str, Any] = Body(...),
+    body: JsonBody,
 ) -> dict[str, Any]:
     visibility = body.get("visibility")
     private = body.get("private")
@@ -99,8 +98,12 @@ def update_settings(
         raise InvalidInputError("'private' must be true or false.")
     with write_session() as session:
         repo = hub_repos.update_settings(
-            session, principal, repo_type_of(types), f"{namespace}/{name}",
-            private=private, gated=body.get("gated"),
+            session,
+            principal,
+            repo_type_of(types),
+            f"{namespace}/{name}",
+            private=private,
+            gated=body.get("gated"),
         )
         return {"private": repo.private, "gated": False}
 
@@ -139,7 +142,7 @@ def list_repos(
     base: BaseUrl,
     search: str | None = None,
     author: str | None = None,
-    filter: list[str] = Query(default=[]),
+    filter: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
     sort: str | None = None,
     limit: int | None = Query(default=None, ge=1),
     offset: int = Query(default=0, ge=0),

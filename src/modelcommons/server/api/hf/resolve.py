@@ -45,8 +45,15 @@ def _count_download(repo: Repo, entry: FileEntry, request: Request) -> None:
             )
 
 
-async def _resolve(request: Request, principal: CurrentPrincipal, repo_type: str, namespace: str,
-                   name: str, rev: str, path: str) -> Response:
+async def _resolve(
+    request: Request,
+    principal: CurrentPrincipal,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    path: str,
+) -> Response:
     repo, sha, entry, stored = await run_in_threadpool(
         _lookup, principal, repo_type, f"{namespace}/{name}", decoded(rev), decoded(path)
     )
@@ -59,15 +66,19 @@ async def _resolve(request: Request, principal: CurrentPrincipal, repo_type: str
                 commit=sha,
             )
         if verdict != "safe":
-            headers["X-HF-Warning"] = f"pickle-scan; {entry.path} pickle scan: {verdict or 'pending'}"
+            headers["X-HF-Warning"] = (
+                f"pickle-scan; {entry.path} pickle scan: {verdict or 'pending'}"
+            )
     await run_in_threadpool(_count_download, repo, entry, request)
     if entry.lfs_sha256:
         assert stored is not None, "an LFS file's object is checked at commit time"
-        headers.update({
-            "ETag": f'"{entry.lfs_sha256}"',
-            "X-Linked-Etag": f'"{entry.lfs_sha256}"',
-            "X-Linked-Size": str(entry.size),
-        })
+        headers.update(
+            {
+                "ETag": f'"{entry.lfs_sha256}"',
+                "X-Linked-Etag": f'"{entry.lfs_sha256}"',
+                "X-Linked-Size": str(entry.size),
+            }
+        )
         return stream_object(request, get_store(), stored.location, stored.size, headers)
     headers["ETag"] = f'"{entry.oid}"'
     if request.method == "HEAD":
@@ -82,8 +93,14 @@ def _resolve_route(prefix: str, repo_type: str) -> None:
         methods=["GET", "HEAD"],
         name=f"resolve_{repo_type}",
     )
-    async def resolve(namespace: str, name: str, rev: str, path: str, request: Request,
-                      principal: CurrentPrincipal) -> Response:
+    async def resolve(
+        namespace: str,
+        name: str,
+        rev: str,
+        path: str,
+        request: Request,
+        principal: CurrentPrincipal,
+    ) -> Response:
         return await _resolve(request, principal, repo_type, namespace, name, rev, path)
 
 

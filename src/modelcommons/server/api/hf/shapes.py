@@ -63,7 +63,9 @@ def sibling(entry: FileEntry, *, blobs: bool) -> dict[str, Any]:
         item["blobId"] = entry.oid
         if entry.lfs_sha256:
             item["lfs"] = {
-                "size": entry.size, "sha256": entry.lfs_sha256, "pointerSize": entry.pointer_size
+                "size": entry.size,
+                "sha256": entry.lfs_sha256,
+                "pointerSize": entry.pointer_size,
             }
     return item
 
@@ -77,7 +79,9 @@ def tree_entry(
         item = {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
         if entry.lfs_sha256:
             item["lfs"] = {
-                "oid": entry.lfs_sha256, "size": entry.size, "pointerSize": entry.pointer_size
+                "oid": entry.lfs_sha256,
+                "size": entry.size,
+                "pointerSize": entry.pointer_size,
             }
     if expand:
         last = commits.get(entry.last_commit_sha or "")

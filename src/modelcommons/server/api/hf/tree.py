@@ -62,16 +62,29 @@ def _tree(
 
 @router.get(REPO + "/tree/{rev}")
 def tree_root(
-    types: str, namespace: str, name: str, rev: str, request: Request, response: Response,
-    principal: CurrentPrincipal, base: BaseUrl,
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    base: BaseUrl,
 ) -> list[dict[str, Any]]:
     return _tree(types, namespace, name, rev, "", request, response, principal, base)
 
 
 @router.get(REPO + "/tree/{rev}/{path:path}")
 def tree_path(
-    types: str, namespace: str, name: str, rev: str, path: str, request: Request,
-    response: Response, principal: CurrentPrincipal, base: BaseUrl,
+    types: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    path: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    base: BaseUrl,
 ) -> list[dict[str, Any]]:
     return _tree(types, namespace, name, rev, path, request, response, principal, base)
 
@@ -87,6 +100,7 @@ async def paths_info(
         form = await request.form()
         paths = [str(p) for p in form.getlist("paths")]
         expand = is_true(str(form.get("expand", "")))
+
     def lookup() -> list[dict[str, Any]]:
         with read_session() as session:
             repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")

@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
@@ -20,7 +20,7 @@ from modelcommons.hub.repos import get_repo
 from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, decoded
 from modelcommons.storage import get_git
 
 router = APIRouter()
@@ -29,7 +29,7 @@ MAX_COMMIT_PAYLOAD = 512 * 1024 * 1024
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def validate_yaml(body: JsonBody) -> dict[str, Any]:
     """Card problems come back as warnings: a bad front matter never blocks a commit."""
     content = body.get("content")
     if not isinstance(content, str):
@@ -56,7 +56,7 @@ def preupload(
     name: str,
     rev: str,
     principal: CurrentPrincipal,
-    body: dict[str, Any] = Body(...),
+    body: JsonBody,
 ) -> dict[str, Any]:
     items = body.get("files")
     if not isinstance(items, list):
@@ -65,15 +65,21 @@ def preupload(
     limit = get_settings().max_upload_bytes
     for path, size, _ in wanted:
         if size > limit:
-            raise PayloadTooLargeError(f"{path} has {size} bytes; this hub accepts at most {limit}.")
+            raise PayloadTooLargeError(
+                f"{path} has {size} bytes; this hub accepts at most {limit}."
+            )
     with read_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}", need="write")
+        repo = get_repo(
+            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
+        )
         sha = refs.branch_head(session, repo, decoded(rev))
         current = files_at(session, repo, sha)
     attributes = current.get(".gitattributes")
-    patterns = lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace")) if (
-        attributes and not attributes.lfs_sha256
-    ) else []
+    patterns = (
+        lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace"))
+        if (attributes and not attributes.lfs_sha256)
+        else []
+    )
     answer = []
     for path, size, sample in wanted:
         mode = upload_mode(path, size=size, sample=sample, patterns=patterns)
@@ -118,7 +124,9 @@ def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Ope
     raise InvalidInputError(f"Line {line}: unknown operation {key!r}.")
 
 
-def parse_commit_payload(payload: bytes, limit: int) -> tuple[dict[str, Any], list[commits.Operation]]:
+def parse_commit_payload(
+    payload: bytes, limit: int
+) -> tuple[dict[str, Any], list[commits.Operation]]:
     header: dict[str, Any] | None = None
     operations: list[commits.Operation] = []
     for number, raw in enumerate(payload.splitlines(), start=1):

@@ -1,0 +1,14 @@
+"""Run every benchmark and print its ratios: `make bench`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import metadata, transfer  # noqa: E402
+
+if __name__ == "__main__":
+    transfer.run()
+    metadata.run()
