@@ -15,6 +15,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
 fi
 
+echo "== lint: ruff, mypy --strict"
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check -q src tests bench
+.venv/bin/mypy
+
 echo "== full suite: SQLite, filesystem store"
 .venv/bin/pytest -q -p no:cacheprovider tests
 echo "== protocol suite: PostgreSQL"

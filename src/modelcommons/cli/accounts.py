@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
 org_app = typer.Typer(help="Manage organizations and their members.", no_args_is_help=True)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> AbstractContextManager[Session]:
     from modelcommons.cli.serve import prepare_database
     from modelcommons.db.engine import write_session
 

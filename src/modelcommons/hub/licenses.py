@@ -20,7 +20,9 @@ class LicenseTerms:
     use_restrictions: bool
 
 
-def _t(id: str, name: str, com: bool, der: bool, sa: bool, cl: bool, att: bool, ur: bool):
+def _t(
+    id: str, name: str, com: bool, der: bool, sa: bool, cl: bool, att: bool, ur: bool
+) -> LicenseTerms:
     return LicenseTerms(id, name, com, der, sa, cl, att, ur)
 
 

@@ -68,7 +68,7 @@ def compare_and_swap(session: Session, repo: Repo, ref: str, *, old: str | None,
         .where(Ref.repo_id == repo.id, Ref.name == ref, Ref.target == old)
         .values(target=new)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,11 @@ PICKLE_EXTENSIONS = frozenset(
 
 
 class _FileLike(Protocol):
-    blob_id: str
-    lfs_sha256: str | None
+    @property
+    def blob_id(self) -> str: ...
+
+    @property
+    def lfs_sha256(self) -> str | None: ...
 
 
 def needs_scan(path: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from multiprocessing.process import BaseProcess
 
 from modelcommons.hub import jobs
 
@@ -24,7 +25,7 @@ def _child() -> None:
     run_worker()
 
 
-def start_embedded_worker() -> multiprocessing.Process:
+def start_embedded_worker() -> BaseProcess:
     """A consumer in a child process, so that no heavy job ever runs inside the server."""
     process = multiprocessing.get_context("spawn").Process(
         target=_child, name="commons-worker", daemon=True

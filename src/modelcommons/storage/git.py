@@ -9,7 +9,7 @@ import io
 import stat
 from dataclasses import dataclass
 
-from dulwich.objects import Blob, Commit, ShaFile, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 
 from modelcommons.storage.base import ContentStore, git_key
 
@@ -58,7 +58,7 @@ class GitObjects:
         for folder in sorted(children, key=lambda p: p.count("/") + (p != ""), reverse=True):
             tree = Tree()
             for name, (mode, sha) in children[folder].items():
-                tree.add(name.encode(), mode, sha.encode())
+                tree.add(name.encode(), mode, ObjectID(sha.encode()))
             tree_ids[folder] = self.add(tree)
             if folder:
                 parent, _, name = folder.rpartition("/")
@@ -75,8 +75,8 @@ class GitObjects:
         timestamp: int,
     ) -> str:
         commit = Commit()
-        commit.tree = tree_id.encode()
-        commit.parents = [p.encode() for p in parents]
+        commit.tree = ObjectID(tree_id.encode())
+        commit.parents = [ObjectID(p.encode()) for p in parents]
         identity = f"{author} <{author}@users.noreply.modelcommons>".encode()
         commit.author = commit.committer = identity
         commit.author_time = commit.commit_time = timestamp

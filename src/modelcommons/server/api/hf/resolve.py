@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import FileEntry, Repo
+from modelcommons.db.models import FileEntry, Repo, StoredObject
 from modelcommons.errors import PermissionDeniedError
 from modelcommons.hub import files, refs, scans
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import CurrentPrincipal, decoded
@@ -26,7 +27,9 @@ router = APIRouter()
 COUNTED_FILE = {"model": "config.json", "dataset": "README.md"}
 
 
-def _lookup(principal: CurrentPrincipal, repo_type: str, repo_id: str, rev: str, path: str):
+def _lookup(
+    principal: Principal, repo_type: str, repo_id: str, rev: str, path: str
+) -> tuple[Repo, str, FileEntry, StoredObject | None]:
     with read_session() as session:
         repo = get_repo(session, principal, repo_type, repo_id)
         sha = refs.resolve_revision(session, repo, rev)

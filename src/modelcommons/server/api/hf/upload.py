@@ -175,16 +175,20 @@ async def commit(
     summary, description = header.get("summary") or "", header.get("description") or ""
     if not isinstance(summary, str) or not isinstance(description, str):
         raise InvalidInputError("The commit summary and description must be strings.")
+    parent = header.get("parentCommit")
+    if parent is not None and not isinstance(parent, str):
+        raise InvalidInputError("The commit's parentCommit must be a commit id.")
     assert principal.user is not None
+    author = principal.user.name
     result = await run_in_threadpool(
         lambda: commits.create_commit(
             repo.id,
             branch=decoded(rev),
-            author=principal.user.name,
+            author=author,
             summary=summary,
             description=description,
             operations=operations,
-            parent_commit=header.get("parentCommit"),
+            parent_commit=parent,
         )
     )
     return {
