@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from huggingface_hub import hf_hub_download, snapshot_download
+from huggingface_hub import CommitOperationAdd, hf_hub_download, snapshot_download
 from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
 
 
@@ -45,6 +45,9 @@ def test_upload_folder_and_download_identical_bytes(api, repo_id, folder, hub, a
     for name in ("config.json", "notes/a.txt", "notes/b.md", "weights.bin"):
         assert (snapshot / name).read_bytes() == (folder / name).read_bytes()
     assert snapshot.name == info.sha
+    # A second snapshot asks for metadata only: config.json's one GET is still the only one.
+    assert Path(snapshot_download(repo_id, token=alice.token)) == snapshot
+    assert api.model_info(repo_id).downloads == 1
 
 
 def test_second_download_reuses_the_cache(api, repo_id, alice):
@@ -141,3 +144,12 @@ def test_tree_paths_info_and_range(api, repo_id, hub, alice):
     head = httpx.head(url, headers=headers)
     assert head.headers["x-repo-commit"] == api.model_info(repo_id).sha
     assert head.headers["content-length"] == "10"
+
+
+def test_tree_pages_follow_link_headers(api, repo_id):
+    operations = [CommitOperationAdd(f"many/f{i:03d}.txt", str(i).encode()) for i in range(130)]
+    api.create_commit(repo_id, operations=operations, commit_message="many files")
+    expanded = list(api.list_repo_tree(repo_id, path_in_repo="many", expand=True))
+    assert [e.path for e in expanded] == [f"many/f{i:03d}.txt" for i in range(130)]
+    assert all(e.last_commit.title == "many files" for e in expanded)
+    assert len(api.list_repo_files(repo_id)) == 131

@@ -121,42 +121,24 @@ def _index_rows(
 ) -> list[dict[str, object]]:
     """One row per file and folder; unchanged ones keep the commit that last touched them."""
 
-    def last_commit(path: str, oid: str) -> str:
+    def row(path: str, kind: str, oid: str, blob: _Blob | None) -> dict[str, object]:
         before = parent_rows.get(path)
-        return before.last_commit_sha or sha if before and before.oid == oid else sha
+        unchanged = before is not None and before.oid == oid
+        return {
+            "repo_id": repo.id,
+            "commit_sha": sha,
+            "path": path,
+            "dir": path.rpartition("/")[0],
+            "kind": kind,
+            "oid": oid,
+            "size": blob.size if blob else 0,
+            "lfs_sha256": blob.lfs_sha256 if blob else None,
+            "pointer_size": blob.pointer_size if blob else None,
+            "last_commit_sha": (before.last_commit_sha or sha) if before and unchanged else sha,
+        }
 
-    rows: list[dict[str, object]] = []
-    for path, blob in files.items():
-        rows.append(
-            dict(
-                repo_id=repo.id,
-                commit_sha=sha,
-                path=path,
-                dir=path.rpartition("/")[0],
-                kind="file",
-                oid=blob.blob_id,
-                size=blob.size,
-                lfs_sha256=blob.lfs_sha256,
-                pointer_size=blob.pointer_size,
-                last_commit_sha=last_commit(path, blob.blob_id),
-            )
-        )
-    for path, tree_id in tree_ids.items():
-        if path:
-            rows.append(
-                dict(
-                    repo_id=repo.id,
-                    commit_sha=sha,
-                    path=path,
-                    dir=path.rpartition("/")[0],
-                    kind="directory",
-                    oid=tree_id,
-                    size=0,
-                    lfs_sha256=None,
-                    pointer_size=None,
-                    last_commit_sha=last_commit(path, tree_id),
-                )
-            )
+    rows = [row(path, "file", blob.blob_id, blob) for path, blob in files.items()]
+    rows += [row(path, "directory", tree_id, None) for path, tree_id in tree_ids.items() if path]
     return rows
 
 

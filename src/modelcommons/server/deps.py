@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -56,7 +57,22 @@ def decoded(segment: str) -> str:
     return unquote(segment)
 
 
+@dataclass(frozen=True)
+class RepoPath:
+    """The repo named by a URL's /api/{type}s/{namespace}/{name} segments."""
+
+    type: str
+    id: str
+
+
+def repo_path(types: str, namespace: str, name: str) -> RepoPath:
+    from modelcommons.server.api.hf.common import repo_type_of
+
+    return RepoPath(repo_type_of(types), f"{namespace}/{name}")
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 BaseUrl = Annotated[str, Depends(base_url)]
+RepoInUrl = Annotated[RepoPath, Depends(repo_path)]
 JsonBody = Annotated[dict[str, Any], Body()]
 OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]

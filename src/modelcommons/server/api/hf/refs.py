@@ -11,8 +11,15 @@ from modelcommons.errors import InvalidInputError
 from modelcommons.hub import refs as hub_refs
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf import shapes
-from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, OptionalJsonBody, decoded
+from modelcommons.server.api.hf.common import is_true, next_link
+from modelcommons.server.deps import (
+    BaseUrl,
+    CurrentPrincipal,
+    JsonBody,
+    OptionalJsonBody,
+    RepoInUrl,
+    decoded,
+)
 
 router = APIRouter()
 REPO = "/api/{types}/{namespace}/{name}"
@@ -21,15 +28,10 @@ COMMITS_PER_PAGE = 100
 
 @router.get(REPO + "/refs")
 def list_refs(
-    types: str,
-    namespace: str,
-    name: str,
-    principal: CurrentPrincipal,
-    include_prs: str | None = None,
+    repo: RepoInUrl, principal: CurrentPrincipal, include_prs: str | None = None
 ) -> dict[str, Any]:
     with read_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
-        found = hub_refs.list_refs(session, repo)
+        found = hub_refs.list_refs(session, get_repo(session, principal, repo.type, repo.id))
     as_json = {
         kind: [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in items]
         for kind, items in found.items()
@@ -46,9 +48,7 @@ def list_refs(
 
 @router.get(REPO + "/commits/{rev}")
 def list_commits(
-    types: str,
-    namespace: str,
-    name: str,
+    repo: RepoInUrl,
     rev: str,
     request: Request,
     response: Response,
@@ -59,9 +59,9 @@ def list_commits(
 ) -> list[dict[str, Any]]:
     formatted = "formatted" in request.query_params.getlist("expand[]")
     with read_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
-        head = hub_refs.resolve_revision(session, repo, decoded(rev))
-        history = hub_refs.commit_history(session, repo, head)
+        found = get_repo(session, principal, repo.type, repo.id)
+        head = hub_refs.resolve_revision(session, found, decoded(rev))
+        history = hub_refs.commit_history(session, found, head)
     page = history[p * limit : (p + 1) * limit]
     if (p + 1) * limit < len(history):
         response.headers["Link"] = next_link(request, base, p=p + 1)
@@ -70,63 +70,41 @@ def list_commits(
 
 @router.post(REPO + "/branch/{branch}")
 def create_branch(
-    types: str,
-    namespace: str,
-    name: str,
-    branch: str,
-    principal: CurrentPrincipal,
-    body: OptionalJsonBody = None,
+    repo: RepoInUrl, branch: str, principal: CurrentPrincipal, body: OptionalJsonBody = None
 ) -> dict[str, str]:
     starting_point = (body or {}).get("startingPoint")
     if starting_point is not None and not isinstance(starting_point, str):
         raise InvalidInputError("'startingPoint' must be a revision string.")
     with write_session() as session:
-        repo = get_repo(
-            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-        )
-        hub_refs.create_branch(session, repo, decoded(branch), starting_point=starting_point)
+        found = get_repo(session, principal, repo.type, repo.id, need="write")
+        hub_refs.create_branch(session, found, decoded(branch), starting_point=starting_point)
     return {"branch": decoded(branch)}
 
 
 @router.delete(REPO + "/branch/{branch}")
-def delete_branch(
-    types: str, namespace: str, name: str, branch: str, principal: CurrentPrincipal
-) -> dict[str, str]:
+def delete_branch(repo: RepoInUrl, branch: str, principal: CurrentPrincipal) -> dict[str, str]:
     with write_session() as session:
-        repo = get_repo(
-            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-        )
-        hub_refs.delete_branch(session, repo, decoded(branch))
+        found = get_repo(session, principal, repo.type, repo.id, need="write")
+        hub_refs.delete_branch(session, found, decoded(branch))
     return {"deleted": decoded(branch)}
 
 
 @router.post(REPO + "/tag/{rev}")
 def create_tag(
-    types: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    principal: CurrentPrincipal,
-    body: JsonBody,
+    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, body: JsonBody
 ) -> dict[str, str]:
     tag = body.get("tag")
     if not isinstance(tag, str):
         raise InvalidInputError("Missing 'tag' in the request body.")
     with write_session() as session:
-        repo = get_repo(
-            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-        )
-        hub_refs.create_tag(session, repo, tag, revision=decoded(rev))
+        found = get_repo(session, principal, repo.type, repo.id, need="write")
+        hub_refs.create_tag(session, found, tag, revision=decoded(rev))
     return {"tag": tag}
 
 
 @router.delete(REPO + "/tag/{tag}")
-def delete_tag(
-    types: str, namespace: str, name: str, tag: str, principal: CurrentPrincipal
-) -> dict[str, str]:
+def delete_tag(repo: RepoInUrl, tag: str, principal: CurrentPrincipal) -> dict[str, str]:
     with write_session() as session:
-        repo = get_repo(
-            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-        )
-        hub_refs.delete_tag(session, repo, decoded(tag))
+        found = get_repo(session, principal, repo.type, repo.id, need="write")
+        hub_refs.delete_tag(session, found, decoded(tag))
     return {"deleted": decoded(tag)}

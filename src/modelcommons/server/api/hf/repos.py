@@ -13,10 +13,18 @@ from modelcommons.db.models import FileEntry, Ref, Repo, RepoTag
 from modelcommons.errors import ConflictError, InvalidInputError
 from modelcommons.hub import commits, refs
 from modelcommons.hub import repos as hub_repos
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.files import files_at
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, decoded
+from modelcommons.server.deps import (
+    BaseUrl,
+    CurrentPrincipal,
+    JsonBody,
+    RepoInUrl,
+    RepoPath,
+    decoded,
+)
 
 router = APIRouter()
 MAX_PAGE = 1000
@@ -81,13 +89,7 @@ def move_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dic
 
 
 @router.put("/api/{types}/{namespace}/{name}/settings")
-def update_settings(
-    types: str,
-    namespace: str,
-    name: str,
-    principal: CurrentPrincipal,
-    body: JsonBody,
-) -> dict[str, Any]:
+def update_settings(repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody) -> dict[str, Any]:
     visibility = body.get("visibility")
     private = body.get("private")
     if visibility is not None:
@@ -97,15 +99,10 @@ def update_settings(
     elif private is not None and not isinstance(private, bool):
         raise InvalidInputError("'private' must be true or false.")
     with write_session() as session:
-        repo = hub_repos.update_settings(
-            session,
-            principal,
-            repo_type_of(types),
-            f"{namespace}/{name}",
-            private=private,
-            gated=body.get("gated"),
+        updated = hub_repos.update_settings(
+            session, principal, repo.type, repo.id, private=private, gated=body.get("gated")
         )
-        return {"private": repo.private, "gated": False}
+        return {"private": updated.private, "gated": False}
 
 
 def _tags_by_repo(session: Session, repos: list[Repo]) -> dict[int, list[str]]:
@@ -173,32 +170,25 @@ def list_repos(
     return items
 
 
-def _repo_info(
-    types: str, namespace: str, name: str, rev: str, principal: CurrentPrincipal, blobs: bool
-) -> dict[str, Any]:
+def _repo_info(repo: RepoPath, rev: str, principal: Principal, blobs: bool) -> dict[str, Any]:
     with read_session() as session:
-        repo = hub_repos.get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
-        sha = refs.resolve_revision(session, repo, rev)
-        files = sorted(files_at(session, repo, sha).values(), key=lambda f: f.path)
+        found = hub_repos.get_repo(session, principal, repo.type, repo.id)
+        sha = refs.resolve_revision(session, found, rev)
+        files = sorted(files_at(session, found, sha).values(), key=lambda f: f.path)
         return shapes.repo_info(
-            repo, hub_repos.repo_tags(session, repo), sha=sha, files=files, blobs=blobs
+            found, hub_repos.repo_tags(session, found), sha=sha, files=files, blobs=blobs
         )
 
 
 @router.get("/api/{types}/{namespace}/{name}")
 def repo_info(
-    types: str, namespace: str, name: str, principal: CurrentPrincipal, blobs: str | None = None
+    repo: RepoInUrl, principal: CurrentPrincipal, blobs: str | None = None
 ) -> dict[str, Any]:
-    return _repo_info(types, namespace, name, refs.DEFAULT_BRANCH, principal, is_true(blobs))
+    return _repo_info(repo, refs.DEFAULT_BRANCH, principal, is_true(blobs))
 
 
 @router.get("/api/{types}/{namespace}/{name}/revision/{rev}")
 def revision_info(
-    types: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    principal: CurrentPrincipal,
-    blobs: str | None = None,
+    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, blobs: str | None = None
 ) -> dict[str, Any]:
-    return _repo_info(types, namespace, name, decoded(rev), principal, is_true(blobs))
+    return _repo_info(repo, decoded(rev), principal, is_true(blobs))

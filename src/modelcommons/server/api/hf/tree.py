@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
 from modelcommons.hub import files, refs
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf import shapes
-from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.server.api.hf.common import is_true, next_link
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl, RepoPath, decoded
 
 router = APIRouter()
 REPO = "/api/{types}/{namespace}/{name}"
@@ -34,14 +35,12 @@ def _entries_json(
 
 
 def _tree(
-    types: str,
-    namespace: str,
-    name: str,
+    repo: RepoPath,
     rev: str,
     path: str,
     request: Request,
     response: Response,
-    principal: CurrentPrincipal,
+    principal: Principal,
     base: str,
 ) -> list[dict[str, Any]]:
     expand = is_true(request.query_params.get("expand"))
@@ -49,12 +48,12 @@ def _tree(
     cursor = request.query_params.get("cursor")
     page = EXPANDED_PAGE if expand else PAGE
     with read_session() as session:
-        repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
-        sha = refs.resolve_revision(session, repo, decoded(rev))
+        found = get_repo(session, principal, repo.type, repo.id)
+        sha = refs.resolve_revision(session, found, decoded(rev))
         entries = files.list_tree(
-            session, repo, sha, path=decoded(path), recursive=recursive, after=cursor, limit=page
+            session, found, sha, path=decoded(path), recursive=recursive, after=cursor, limit=page
         )
-        body = _entries_json(session, repo, entries, expand=expand)
+        body = _entries_json(session, found, entries, expand=expand)
     if len(entries) == page:
         response.headers["Link"] = next_link(request, base, cursor=entries[-1].path)
     return body
@@ -62,23 +61,19 @@ def _tree(
 
 @router.get(REPO + "/tree/{rev}")
 def tree_root(
-    types: str,
-    namespace: str,
-    name: str,
+    repo: RepoInUrl,
     rev: str,
     request: Request,
     response: Response,
     principal: CurrentPrincipal,
     base: BaseUrl,
 ) -> list[dict[str, Any]]:
-    return _tree(types, namespace, name, rev, "", request, response, principal, base)
+    return _tree(repo, rev, "", request, response, principal, base)
 
 
 @router.get(REPO + "/tree/{rev}/{path:path}")
 def tree_path(
-    types: str,
-    namespace: str,
-    name: str,
+    repo: RepoInUrl,
     rev: str,
     path: str,
     request: Request,
@@ -86,12 +81,12 @@ def tree_path(
     principal: CurrentPrincipal,
     base: BaseUrl,
 ) -> list[dict[str, Any]]:
-    return _tree(types, namespace, name, rev, path, request, response, principal, base)
+    return _tree(repo, rev, path, request, response, principal, base)
 
 
 @router.post(REPO + "/paths-info/{rev}")
 async def paths_info(
-    types: str, namespace: str, name: str, rev: str, request: Request, principal: CurrentPrincipal
+    repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
     if request.headers.get("content-type", "").startswith("application/json"):
         payload = await request.json()
@@ -103,9 +98,9 @@ async def paths_info(
 
     def lookup() -> list[dict[str, Any]]:
         with read_session() as session:
-            repo = get_repo(session, principal, repo_type_of(types), f"{namespace}/{name}")
-            sha = refs.resolve_revision(session, repo, decoded(rev))
-            entries = files.paths_info(session, repo, sha, paths)
-            return _entries_json(session, repo, entries, expand=expand)
+            found = get_repo(session, principal, repo.type, repo.id)
+            sha = refs.resolve_revision(session, found, decoded(rev))
+            entries = files.paths_info(session, found, sha, paths)
+            return _entries_json(session, found, entries, expand=expand)
 
     return await run_in_threadpool(lookup)

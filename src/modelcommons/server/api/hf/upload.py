@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
+from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError, NotSupportedError, PayloadTooLargeError
 from modelcommons.hub import cards, commits, refs
 from modelcommons.hub.files import files_at
@@ -19,8 +20,8 @@ from modelcommons.hub.names import validate_path
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
 from modelcommons.server.api.hf import shapes
-from modelcommons.server.api.hf.common import is_true, repo_type_of
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, decoded
+from modelcommons.server.api.hf.common import is_true
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl, decoded
 from modelcommons.storage import get_git
 
 router = APIRouter()
@@ -51,12 +52,7 @@ def _preupload_file(item: Any) -> tuple[str, int, bytes]:
 
 @router.post(REPO + "/preupload/{rev}")
 def preupload(
-    types: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    principal: CurrentPrincipal,
-    body: JsonBody,
+    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, body: JsonBody
 ) -> dict[str, Any]:
     items = body.get("files")
     if not isinstance(items, list):
@@ -69,11 +65,9 @@ def preupload(
                 f"{path} has {size} bytes; this hub accepts at most {limit}."
             )
     with read_session() as session:
-        repo = get_repo(
-            session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-        )
-        sha = refs.branch_head(session, repo, decoded(rev))
-        current = files_at(session, repo, sha)
+        found = get_repo(session, principal, repo.type, repo.id, need="write")
+        sha = refs.branch_head(session, found, decoded(rev))
+        current = files_at(session, found, sha)
     attributes = current.get(".gitattributes")
     patterns = (
         lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace"))
@@ -151,24 +145,16 @@ def parse_commit_payload(
 
 @router.post(REPO + "/commit/{rev}")
 async def commit(
-    types: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    request: Request,
-    principal: CurrentPrincipal,
-    base: BaseUrl,
+    repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal, base: BaseUrl
 ) -> dict[str, Any]:
     if is_true(request.query_params.get("create_pr")):
         raise NotSupportedError("Pull requests are not supported yet; commit to a branch.")
 
-    def authorize() -> Any:
+    def authorize() -> Repo:
         with read_session() as session:
-            return get_repo(
-                session, principal, repo_type_of(types), f"{namespace}/{name}", need="write"
-            )
+            return get_repo(session, principal, repo.type, repo.id, need="write")
 
-    repo = await run_in_threadpool(authorize)
+    target = await run_in_threadpool(authorize)
     limit = get_settings().max_upload_bytes
     payload = await _read_capped(request, min(limit * 4 // 3 + 2**20, MAX_COMMIT_PAYLOAD))
     header, operations = parse_commit_payload(payload, limit)
@@ -182,7 +168,7 @@ async def commit(
     author = principal.user.name
     result = await run_in_threadpool(
         lambda: commits.create_commit(
-            repo.id,
+            target.id,
             branch=decoded(rev),
             author=author,
             summary=summary,
@@ -192,7 +178,7 @@ async def commit(
         )
     )
     return {
-        "commitUrl": f"{shapes.repo_url(base, repo)}/commit/{result.sha}",
+        "commitUrl": f"{shapes.repo_url(base, target)}/commit/{result.sha}",
         "commitOid": result.sha,
         "pullRequestUrl": None,
     }
