@@ -71,6 +71,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     demo: Annotated[bool, typer.Option("--demo", help="Seed demo models and datasets.")] = False,
     workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    log_level: Annotated[
+        str, typer.Option(help="debug, info (each request), warning.")
+    ] = "warning",
 ) -> None:
     """Run the hub (and, embedded, its job worker)."""
     import uvicorn
@@ -100,7 +103,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level="warning",
+            log_level=log_level,
             timeout_keep_alive=30,
         )
     finally:

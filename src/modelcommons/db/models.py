@@ -30,7 +30,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[Any]: JSON}
 
 
 class Account(Base):
@@ -149,6 +149,7 @@ class FileEntry(Base):
     __table_args__ = (
         Index("ix_files_dir", "repo_id", "commit_sha", "dir"),
         Index("ix_files_oid", "repo_id", "oid"),  # "does this repo hold this git object?"
+        Index("ix_files_xet", "repo_id", "xet_hash"),  # "may this repo's token read this file?"
     )
     repo_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
@@ -161,6 +162,7 @@ class FileEntry(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     lfs_sha256: Mapped[str | None] = mapped_column(String(64))
     pointer_size: Mapped[int | None] = mapped_column(Integer)
+    xet_hash: Mapped[str | None] = mapped_column(String(64))  # set when stored as Xet
     last_commit_sha: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -172,6 +174,41 @@ class StoredObject(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(8), default="blob")  # "blob" | "xet"
     location: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class XetXorb(Base):
+    """A xorb (up to 64 MiB of compressed chunks) in the content store, verified on upload."""
+
+    __tablename__ = "xet_xorbs"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class XetChunk(Base):
+    """Where each chunk of a xorb lies, so reconstructions can name byte ranges."""
+
+    __tablename__ = "xet_chunks"
+    xorb_hash: Mapped[str] = mapped_column(
+        String(64), ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk_hash: Mapped[str] = mapped_column(String(64), index=True)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class XetFile(Base):
+    """A file as a Xet reconstruction: segments [xorb hash, first chunk, end chunk, bytes]."""
+
+    __tablename__ = "xet_files"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    segments: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

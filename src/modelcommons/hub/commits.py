@@ -62,6 +62,7 @@ class _Blob:
     size: int
     lfs_sha256: str | None = None
     pointer_size: int | None = None
+    xet_hash: str | None = None
 
 
 def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob | None]:
@@ -84,7 +85,8 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob |
                     f"LFS object {op.sha256} has {obj.size} bytes, not {op.size} as announced."
                 )
             data = pointer(op.sha256, obj.size)
-            changes[path] = _Blob(git.add_blob(data), obj.size, op.sha256, len(data))
+            xet_hash = obj.location if obj.kind == "xet" else None
+            changes[path] = _Blob(git.add_blob(data), obj.size, op.sha256, len(data), xet_hash)
         else:
             changes[path + ("/" if op.folder else "")] = None
     return changes
@@ -94,7 +96,8 @@ def _apply(
     parent_files: dict[str, FileEntry], changes: dict[str, _Blob | None]
 ) -> dict[str, _Blob]:
     files = {
-        path: _Blob(e.oid, e.size, e.lfs_sha256, e.pointer_size) for path, e in parent_files.items()
+        path: _Blob(e.oid, e.size, e.lfs_sha256, e.pointer_size, e.xet_hash)
+        for path, e in parent_files.items()
     }
     for path, blob in changes.items():
         if blob is not None:
@@ -134,6 +137,7 @@ def _index_rows(
             "size": blob.size if blob else 0,
             "lfs_sha256": blob.lfs_sha256 if blob else None,
             "pointer_size": blob.pointer_size if blob else None,
+            "xet_hash": blob.xet_hash if blob else None,
             "last_commit_sha": (before.last_commit_sha or sha) if before and unchanged else sha,
         }
 

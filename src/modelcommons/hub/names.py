@@ -11,6 +11,7 @@ REPO_TYPES = ("model", "dataset", "space")
 RESERVED_NAMES = frozenset(
     {
         "api",
+        "xet",
         "datasets",
         "spaces",
         "models",

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import Job, Scan, utcnow
-from modelcommons.hub import jobs
-from modelcommons.storage import get_git, get_store
-from modelcommons.storage.base import lfs_key
+from modelcommons.db.models import Job, Scan, StoredObject, utcnow
+from modelcommons.errors import NotFoundError
+from modelcommons.hub import jobs, objects
+from modelcommons.storage import get_git
 
 PICKLE_EXTENSIONS = frozenset(
     {
@@ -115,13 +115,17 @@ def _scan_bytes(data: io.BufferedIOBase | io.BytesIO, path: str) -> dict[str, An
 @jobs.handler("scan")
 def run_scan(job: Job, context: jobs.JobContext) -> dict[str, Any]:
     key, path = job.args["content_key"], job.args["path"]
-    store = get_store()
-    local = store.local_path(lfs_key(key)) if job.args["lfs"] else None
-    if local is not None:
-        with open(local, "rb") as f:
-            verdict = _scan_bytes(f, path)
-    elif job.args["lfs"]:
-        verdict = _scan_bytes(io.BytesIO(b"".join(store.iter_range(lfs_key(key)))), path)
+    if job.args["lfs"]:
+        with read_session() as session:
+            stored = session.get(StoredObject, key)
+        if stored is None:
+            raise NotFoundError(f"The object {key} to scan is gone.")
+        local = objects.local_path(stored)
+        if local is not None:
+            with open(local, "rb") as f:
+                verdict = _scan_bytes(f, path)
+        else:
+            verdict = _scan_bytes(io.BytesIO(b"".join(objects.iter_object(stored))), path)
     else:
         verdict = _scan_bytes(io.BytesIO(get_git().blob_data(key)), path)
     with write_session() as session:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
-
-from modelcommons.storage.base import ContentStore
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -36,9 +35,16 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
 
 
 def stream_object(
-    request: Request, store: ContentStore, key: str, size: int, headers: dict[str, str]
+    request: Request,
+    size: int,
+    headers: dict[str, str],
+    *,
+    read: Callable[[int, int | None], Iterator[bytes]],
+    local: Path | None = None,
 ) -> Response:
-    local = store.local_path(key)
+    """Bytes of a stored object: from a local file (sendfile-like) or streamed from `read`."""
+    if request.method == "HEAD":
+        return Response(headers={**headers, "Accept-Ranges": "bytes", "Content-Length": str(size)})
     if local is not None:
         return LargeChunkFileResponse(
             local,
@@ -51,9 +57,8 @@ def stream_object(
     if wanted == "invalid":
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     if wanted is None:
-        body: Iterator[bytes] = store.iter_range(key)
         return StreamingResponse(
-            body,
+            read(0, None),
             headers={**headers, "Content-Length": str(size)},
             media_type="application/octet-stream",
         )
@@ -63,7 +68,7 @@ def stream_object(
         {"Content-Range": f"bytes {start}-{end - 1}/{size}", "Content-Length": str(end - start)}
     )
     return StreamingResponse(
-        store.iter_range(key, start, end),
+        read(start, end),
         status_code=206,
         headers=headers,
         media_type="application/octet-stream",

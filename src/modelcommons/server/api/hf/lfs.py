@@ -18,6 +18,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import InvalidInputError, NotFoundError
 from modelcommons.hub import lfs as hub_lfs
+from modelcommons.hub import objects
 from modelcommons.hub.repos import get_repo
 from modelcommons.server import signing
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal
@@ -205,4 +206,10 @@ def download_object(
         stored = hub_lfs.find_object(session, oid)
     if stored is None:
         raise NotFoundError(f"LFS object {oid} not found.")
-    return stream_object(request, get_store(), stored.location, stored.size, {"ETag": f'"{oid}"'})
+    return stream_object(
+        request,
+        stored.size,
+        {"ETag": f'"{oid}"'},
+        read=lambda start, end: objects.iter_object(stored, start, end),
+        local=objects.local_path(stored),
+    )

@@ -14,13 +14,13 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import FileEntry, Repo, StoredObject
 from modelcommons.errors import PermissionDeniedError
-from modelcommons.hub import files, refs, scans
+from modelcommons.hub import files, objects, refs, scans
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
 from modelcommons.hub.repos import get_repo
-from modelcommons.server.deps import CurrentPrincipal, decoded
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
 from modelcommons.server.transfer import bytes_response, stream_object
-from modelcommons.storage import get_git, get_store
+from modelcommons.storage import get_git
 
 router = APIRouter()
 # The file whose download counts as one download of the repo, as the Hub counts them.
@@ -51,6 +51,7 @@ def _count_download(repo: Repo, entry: FileEntry, request: Request) -> None:
 async def _resolve(
     request: Request,
     principal: CurrentPrincipal,
+    base: str,
     repo_type: str,
     namespace: str,
     name: str,
@@ -82,7 +83,17 @@ async def _resolve(
                 "X-Linked-Size": str(entry.size),
             }
         )
-        return stream_object(request, get_store(), stored.location, stored.size, headers)
+        if entry.xet_hash:
+            headers["X-Xet-Hash"] = entry.xet_hash
+            token_url = f"{base}/api/{repo.type}s/{repo.repo_id}/xet-read-token/{sha}"
+            headers["Link"] = f'<{token_url}>; rel="xet-auth"'
+        return stream_object(
+            request,
+            stored.size,
+            headers,
+            read=lambda start, end: objects.iter_object(stored, start, end),
+            local=objects.local_path(stored),
+        )
     headers["ETag"] = f'"{entry.oid}"'
     if request.method == "HEAD":
         return Response(headers={**headers, "Content-Length": str(entry.size)})
@@ -103,8 +114,9 @@ def _resolve_route(prefix: str, repo_type: str) -> None:
         path: str,
         request: Request,
         principal: CurrentPrincipal,
+        base: BaseUrl,
     ) -> Response:
-        return await _resolve(request, principal, repo_type, namespace, name, rev, path)
+        return await _resolve(request, principal, base, repo_type, namespace, name, rev, path)
 
 
 for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):

@@ -83,6 +83,8 @@ def tree_entry(
                 "size": entry.size,
                 "pointerSize": entry.pointer_size,
             }
+        if entry.xet_hash:
+            item["xetHash"] = entry.xet_hash
     if expand:
         last = commits.get(entry.last_commit_sha or "")
         if last is not None:

@@ -1,0 +1,210 @@
+"""The Xet content-addressed store: verified xorbs, registered file reconstructions, and
+reading files back from them (for Xet clients as terms, for everyone else as bytes).
+
+Nothing a client claims is taken on trust: a xorb's hash is recomputed from its chunks, a
+file's hash from the chunks its segments name, and its sha256 from its reconstructed bytes,
+because the sha256 is how commits (and deduplication across repos) find the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import StoredObject, XetChunk, XetFile, XetXorb
+from modelcommons.errors import InvalidInputError, NotFoundError
+from modelcommons.hub.xet import format
+from modelcommons.storage import get_store
+
+MAX_XORB_BYTES = 128 * 1024 * 1024
+
+
+def xorb_key(hash_hex: str) -> str:
+    return f"xorbs/{hash_hex[:2]}/{hash_hex}"
+
+
+def ingest_xorb(hash_hex: str, body: bytes) -> bool:
+    """Verify and keep a xorb. Returns False when it was already stored (uploads are idempotent)."""
+    expected = format.from_hex(hash_hex)
+    with read_session() as session:
+        if session.get(XetXorb, hash_hex) is not None:
+            return False
+    chunks = format.parse_xorb(body)
+    actual = format.xorb_hash([(c.hash, c.size) for c in chunks])
+    if actual != expected:
+        raise InvalidInputError(
+            f"The xorb's content hashes to {format.to_hex(actual)}, not {hash_hex}."
+        )
+    get_store().put_bytes(xorb_key(hash_hex), body)
+    with write_session() as session:
+        if session.get(XetXorb, hash_hex) is not None:
+            return False  # a concurrent upload of the same xorb won
+        session.add(XetXorb(hash=hash_hex, size=len(body), chunk_count=len(chunks)))
+        session.flush()
+        session.execute(
+            insert(XetChunk),
+            [
+                {
+                    "xorb_hash": hash_hex,
+                    "index": i,
+                    "chunk_hash": format.to_hex(c.hash),
+                    "start": c.start,
+                    "end": c.end,
+                    "size": c.size,
+                }
+                for i, c in enumerate(chunks)
+            ],
+        )
+    return True
+
+
+def _chunks(session: Session, xorb_hex: str, start: int, end: int) -> list[XetChunk]:
+    rows = list(
+        session.scalars(
+            select(XetChunk)
+            .where(XetChunk.xorb_hash == xorb_hex, XetChunk.index >= start, XetChunk.index < end)
+            .order_by(XetChunk.index)
+        )
+    )
+    if len(rows) != end - start:
+        raise InvalidInputError(f"Chunks {start}..{end} are not all in xorb {xorb_hex}.")
+    return rows
+
+
+def _verify_file(session: Session, file: format.ShardFile) -> tuple[list[list[object]], int]:
+    """Check a file's segments against stored xorbs; return them as stored, and the size."""
+    leaves: list[tuple[bytes, int]] = []
+    segments: list[list[object]] = []
+    for segment in file.segments:
+        xorb_hex = format.to_hex(segment.xorb)
+        if session.get(XetXorb, xorb_hex) is None:
+            raise InvalidInputError(f"The shard names xorb {xorb_hex}, which was never uploaded.")
+        rows = _chunks(session, xorb_hex, segment.chunk_start, segment.chunk_end)
+        if sum(r.size for r in rows) != segment.size:
+            raise InvalidInputError(f"A segment's size does not match xorb {xorb_hex}.")
+        leaves += [(format.from_hex(r.chunk_hash), r.size) for r in rows]
+        segments.append([xorb_hex, segment.chunk_start, segment.chunk_end, segment.size])
+    if format.file_hash(leaves) != file.hash:
+        raise InvalidInputError(
+            f"File {format.to_hex(file.hash)} does not hash to the chunks its segments name."
+        )
+    return segments, sum(size for _, size in leaves)
+
+
+def register_shard(data: bytes) -> int:
+    """Register the files of an uploaded shard. Returns 1 if anything was new, else 0."""
+    files, xorbs = format.parse_shard(data)
+    with read_session() as session:
+        for xorb in xorbs:
+            if session.get(XetXorb, format.to_hex(xorb.hash)) is None:
+                raise InvalidInputError(
+                    f"The shard lists xorb {format.to_hex(xorb.hash)}, which was never uploaded."
+                )
+        fresh = []
+        for file in files:
+            if session.get(XetFile, format.to_hex(file.hash)) is None:
+                fresh.append((file, *_verify_file(session, file)))
+    registered = 0
+    for file, segments, size in fresh:
+        file_hex = format.to_hex(file.hash)
+        digest = hashlib.sha256()
+        for block in _iter_segments(segments, 0, size):
+            digest.update(block)
+        sha256 = digest.hexdigest()
+        # The shard stores the sha256 like every hash: as four little-endian u64s.
+        if file.sha256 is not None and format.to_hex(file.sha256) != sha256:
+            raise InvalidInputError(f"File {file_hex}'s sha256 is not the one the shard claims.")
+        with write_session() as session:
+            if session.get(XetFile, file_hex) is not None:
+                continue
+            session.add(XetFile(hash=file_hex, size=size, sha256=sha256, segments=segments))
+            if session.get(StoredObject, sha256) is None:
+                session.add(StoredObject(sha256=sha256, size=size, kind="xet", location=file_hex))
+            registered += 1
+    return 1 if registered or not files else 0
+
+
+def get_file(session: Session, file_hex: str) -> XetFile:
+    file = session.get(XetFile, file_hex)
+    if file is None:
+        raise NotFoundError(f"No Xet file {file_hex}.")
+    return file
+
+
+@dataclass(frozen=True)
+class Term:
+    """A run of chunks of one xorb, with the byte range (end exclusive) that holds them."""
+
+    xorb: str
+    chunk_start: int
+    chunk_end: int
+    size: int
+    byte_start: int
+    byte_end: int
+
+
+def plan(segments: list[list[object]], start: int, end: int) -> tuple[list[Term], int]:
+    """The terms covering bytes [start, end) of a file, and how far into the first to skip."""
+    terms: list[Term] = []
+    skip, position = 0, 0
+    with read_session() as session:
+        for xorb, first, last, size in segments:
+            assert isinstance(xorb, str) and isinstance(first, int) and isinstance(last, int)
+            assert isinstance(size, int)
+            if position + size <= start:
+                position += size
+                continue
+            if position >= end:
+                break
+            rows = _chunks(session, xorb, first, last)
+            chosen: list[XetChunk] = []
+            for row in rows:
+                if position + row.size > start and position < end:
+                    if not terms and not chosen:
+                        skip = start - position
+                    chosen.append(row)
+                position += row.size
+            terms.append(
+                Term(
+                    xorb,
+                    chosen[0].index,
+                    chosen[-1].index + 1,
+                    sum(r.size for r in chosen),
+                    chosen[0].start,
+                    chosen[-1].end,
+                )
+            )
+    return terms, skip
+
+
+def _iter_terms(terms: list[Term], skip: int, length: int) -> Iterator[bytes]:
+    store = get_store()
+    for term in terms:
+        raw = b"".join(store.iter_range(xorb_key(term.xorb), term.byte_start, term.byte_end))
+        for data in format.iter_chunks(raw):
+            if skip:
+                data, skip = data[skip:], max(0, skip - len(data))
+                if not data:
+                    continue
+            if length <= 0:
+                return
+            yield data[:length]
+            length -= len(data[:length])
+
+
+def _iter_segments(segments: list[list[object]], start: int, end: int) -> Iterator[bytes]:
+    terms, skip = plan(segments, start, end)
+    return _iter_terms(terms, skip, end - start)
+
+
+def iter_file(file_hex: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Bytes [start, end) of a Xet-stored file, reconstructed from its xorbs."""
+    with read_session() as session:
+        file = get_file(session, file_hex)
+        segments, size = file.segments, file.size
+    return _iter_segments(segments, start, size if end is None else min(end, size))

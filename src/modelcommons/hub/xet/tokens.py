@@ -1,0 +1,58 @@
+"""Short-lived CAS tokens: which repo, read or write, until when; signed with the secret key.
+
+The hub hands them out (xet-read-token / xet-write-token) to users who may read or write the
+repo; the CAS routes accept nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+from modelcommons.config import get_settings
+from modelcommons.errors import PermissionDeniedError, UnauthorizedError
+
+TTL_SECONDS = 3600
+PREFIX = "xet1"
+
+
+@dataclass(frozen=True)
+class CasGrant:
+    repo_id: int
+    scope: str  # "read" | "write"
+    expires: int
+
+    def require(self, scope: str) -> None:
+        if scope == "write" and self.scope != "write":
+            raise PermissionDeniedError("This Xet token is read-only.")
+
+
+def _mac(payload: str) -> str:
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue(repo_id: int, scope: str) -> tuple[str, int]:
+    expires = int(time.time()) + TTL_SECONDS
+    payload = base64.urlsafe_b64encode(
+        json.dumps({"r": repo_id, "s": scope, "e": expires}).encode()
+    ).decode()
+    return f"{PREFIX}.{payload}.{_mac(payload)}", expires
+
+
+def verify(token: str) -> CasGrant:
+    try:
+        prefix, payload, mac = token.split(".")
+        if prefix != PREFIX or not hmac.compare_digest(_mac(payload), mac):
+            raise ValueError
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        grant = CasGrant(int(claims["r"]), str(claims["s"]), int(claims["e"]))
+    except (ValueError, KeyError, TypeError):
+        raise UnauthorizedError("Invalid Xet token; ask the hub for a new one.") from None
+    if grant.expires < time.time():
+        raise UnauthorizedError("The Xet token has expired; ask the hub for a new one.")
+    return grant

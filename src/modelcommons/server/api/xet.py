@@ -1,0 +1,200 @@
+"""Native Xet: the hub's token routes and the CAS API (under /xet), as hf_xet speaks them.
+
+Tokens: GET /api/{type}s/{ns}/{name}/xet-(read|write)-token/{rev}, answered in X-Xet-* headers.
+CAS:    POST /xet/v1/xorbs/default/{hash}, POST /xet/v1/shards,
+        GET /xet/v1/reconstructions/{file}, GET /xet/v1/chunks/... (no global dedup yet: 404),
+        and signed GET /xet/xorbs/{hash} for the byte ranges a reconstruction names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from modelcommons.db.engine import read_session
+from modelcommons.db.models import FileEntry, XetXorb
+from modelcommons.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+from modelcommons.hub.repos import get_repo
+from modelcommons.hub.xet import cas, format, tokens
+from modelcommons.server import signing
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl
+from modelcommons.server.transfer import stream_object
+from modelcommons.storage import get_store
+
+router = APIRouter()
+CAS = "/xet"
+MAX_SHARD_BYTES = 64 * 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def _token_response(
+    repo: RepoInUrl, principal: CurrentPrincipal, base: str, scope: str
+) -> Response:
+    with read_session() as session:
+        found = get_repo(
+            session, principal, repo.type, repo.id, need=scope if scope == "write" else "read"
+        )
+    token, expires = tokens.issue(found.id, scope)
+    headers = {
+        "X-Xet-Cas-Url": f"{base}{CAS}",
+        "X-Xet-Access-Token": token,
+        "X-Xet-Token-Expiration": str(expires),
+    }
+    body = {"casUrl": f"{base}{CAS}", "accessToken": token, "exp": expires}
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/api/{types}/{namespace}/{name}/xet-read-token/{rev}")
+def xet_read_token(repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl) -> Response:
+    return _token_response(repo, principal, base, "read")
+
+
+@router.get("/api/{types}/{namespace}/{name}/xet-write-token/{rev}")
+def xet_write_token(repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl) -> Response:
+    return _token_response(repo, principal, base, "write")
+
+
+def cas_grant(request: Request) -> tokens.CasGrant:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise UnauthorizedError("The CAS needs a Xet token: Authorization: Bearer <token>.")
+    return tokens.verify(token.strip())
+
+
+Grant = Annotated[tokens.CasGrant, Depends(cas_grant)]
+
+
+async def _body(request: Request, cap: int) -> bytes:
+    body = bytearray()
+    async for block in request.stream():
+        body += block
+        if len(body) > cap:
+            raise PayloadTooLargeError(f"The upload exceeds {cap} bytes.")
+    return bytes(body)
+
+
+@router.post(CAS + "/v1/xorbs/{prefix}/{hash_hex}")
+async def upload_xorb(
+    prefix: str, hash_hex: str, request: Request, grant: Grant
+) -> dict[str, bool]:
+    grant.require("write")
+    if prefix != "default":
+        raise InvalidInputError(f"Unknown xorb prefix {prefix!r}; use 'default'.")
+    format.from_hex(hash_hex)
+    body = await _body(request, cas.MAX_XORB_BYTES)
+    return {"was_inserted": await run_in_threadpool(cas.ingest_xorb, hash_hex, body)}
+
+
+@router.head(CAS + "/v1/xorbs/{prefix}/{hash_hex}")
+def xorb_exists(prefix: str, hash_hex: str, grant: Grant) -> Response:
+    with read_session() as session:
+        found = session.get(XetXorb, hash_hex) is not None
+    return Response(status_code=200 if found else 404)
+
+
+@router.post(CAS + "/v1/shards")
+async def upload_shard(request: Request, grant: Grant) -> dict[str, int]:
+    grant.require("write")
+    body = await _body(request, MAX_SHARD_BYTES)
+    return {"result": await run_in_threadpool(cas.register_shard, body)}
+
+
+@router.get(CAS + "/v1/chunks/{prefix}/{hash_hex}")
+def global_dedup(prefix: str, hash_hex: str, grant: Grant) -> Response:
+    raise NotFoundError("Chunk not tracked by global deduplication.")
+
+
+@router.post(CAS + "/v1/telemetry")
+@router.post("/v1/telemetry", include_in_schema=False)  # where hf_xet 1.8 sends it
+def telemetry() -> dict[str, str]:
+    """Transfer telemetry is fire-and-forget for clients; this hub keeps none of it."""
+    return {}
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int]:
+    if not header:
+        return 0, size
+    match = _RANGE.match(header.strip())
+    if not match:
+        raise InvalidInputError(f"Invalid Range {header!r}: expected bytes=start-end.")
+    start, end = int(match.group(1)), int(match.group(2)) + 1
+    if start >= size or end <= start:
+        raise RangeNotSatisfiable(size)
+    return start, min(end, size)
+
+
+class RangeNotSatisfiable(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+@router.get(CAS + "/v1/reconstructions/{file_hex}")
+def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl) -> Any:
+    format.from_hex(file_hex)
+    with read_session() as session:
+        held = session.scalar(
+            select(FileEntry.path)
+            .where(FileEntry.repo_id == grant.repo_id, FileEntry.xet_hash == file_hex)
+            .limit(1)
+        )
+        if held is None:
+            raise NotFoundError(f"No file {file_hex} in the repo this token is for.")
+        file = cas.get_file(session, file_hex)
+        segments, size = file.segments, file.size
+    try:
+        start, end = _byte_range(request.headers.get("range"), size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    terms, skip = cas.plan(segments, start, end)
+    fetch: dict[str, list[dict[str, Any]]] = {}
+    for term in terms:
+        url = f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signing.sign('xorb', term.xorb))}"
+        fetch.setdefault(term.xorb, []).append(
+            {
+                "range": {"start": term.chunk_start, "end": term.chunk_end},
+                "url": url,
+                "url_range": {"start": term.byte_start, "end": term.byte_end - 1},
+            }
+        )
+    return {
+        "offset_into_first_range": skip,
+        "terms": [
+            {
+                "hash": t.xorb,
+                "unpacked_length": t.size,
+                "range": {"start": t.chunk_start, "end": t.chunk_end},
+            }
+            for t in terms
+        ],
+        "fetch_info": fetch,
+    }
+
+
+@router.get(CAS + "/xorbs/{hash_hex}")
+def fetch_xorb(
+    hash_hex: str, request: Request, exp: str | None = None, sig: str | None = None
+) -> Response:
+    signing.verify("xorb", hash_hex, exp=exp, sig=sig)
+    with read_session() as session:
+        xorb = session.get(XetXorb, hash_hex)
+    if xorb is None:
+        raise NotFoundError(f"No xorb {hash_hex}.")
+    key, store = cas.xorb_key(hash_hex), get_store()
+    return stream_object(
+        request,
+        xorb.size,
+        {},
+        read=lambda s, e: store.iter_range(key, s, e),
+        local=store.local_path(key),
+    )
