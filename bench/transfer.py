@@ -23,10 +23,14 @@ ROUNDS = 3
 
 
 def _write_random(path: Path, size: int) -> None:
-    block = os.urandom(16 * 1024**2)
+    """Incompressible bytes that never repeat (repeats would flatter chunk deduplication)."""
+    import numpy as np
+
+    rng = np.random.default_rng()
+    block = 16 * 1024**2
     with open(path, "wb") as f:
-        for offset in range(0, size, len(block)):
-            f.write(block[: min(len(block), size - offset)])
+        for offset in range(0, size, block):
+            f.write(rng.bytes(min(block, size - offset)))
 
 
 def _curl_seconds(url: str, headers: dict[str, str] | None = None) -> float:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from modelcommons.cli import accounts, demo, serve
+from modelcommons.cli import accounts, demo, serve, storage
 
 app = typer.Typer(
     name="commons",
@@ -22,6 +22,7 @@ app.command("demo")(demo.demo)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.token_app, name="token")
 app.add_typer(accounts.org_app, name="org")
+app.add_typer(storage.storage_app, name="storage")
 
 
 def main() -> None:

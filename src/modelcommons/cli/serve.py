@@ -93,8 +93,7 @@ def serve(
 
         seed_in_background(f"http://{host}:{port}", token)
     typer.echo(
-        f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port}"
-        " HF_HUB_DISABLE_XET=1)"
+        f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port})"
     )
     try:
         uvicorn.run(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -178,27 +179,28 @@ class StoredObject(Base):
 
 
 class XetXorb(Base):
-    """A xorb (up to 64 MiB of compressed chunks) in the content store, verified on upload."""
+    """A xorb (up to 64 MiB of compressed chunks) in the content store, verified on upload.
+
+    `chunk_table` packs, per chunk, its hash and where it lies (see hub.xet.format), so that
+    reconstructions name byte ranges without a row per chunk.
+    """
 
     __tablename__ = "xet_xorbs"
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     chunk_count: Mapped[int] = mapped_column(Integer)
+    chunk_table: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class XetChunk(Base):
-    """Where each chunk of a xorb lies, so reconstructions can name byte ranges."""
+class XetDedupChunk(Base):
+    """Chunks a client may ask global dedup about (a file's first, or hash ≡ 0 mod 1024)."""
 
-    __tablename__ = "xet_chunks"
+    __tablename__ = "xet_dedup_chunks"
+    chunk_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     xorb_hash: Mapped[str] = mapped_column(
-        String(64), ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True
+        String(64), ForeignKey("xet_xorbs.hash", ondelete="CASCADE")
     )
-    index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chunk_hash: Mapped[str] = mapped_column(String(64), index=True)
-    start: Mapped[int] = mapped_column(BigInteger)
-    end: Mapped[int] = mapped_column(BigInteger)
-    size: Mapped[int] = mapped_column(Integer)
 
 
 class XetFile(Base):
@@ -210,6 +212,16 @@ class XetFile(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     segments: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class XetFileXorb(Base):
+    """Which xorbs a file uses: lets one dedup hit announce a whole earlier upload."""
+
+    __tablename__ = "xet_file_xorbs"
+    file_hash: Mapped[str] = mapped_column(
+        String(64), ForeignKey("xet_files.hash", ondelete="CASCADE"), primary_key=True
+    )
+    xorb_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
 class Scan(Base):

@@ -7,13 +7,10 @@ skipped by the protocol itself, so a second run makes no commits.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # until native Xet lands
 
 DATASET_LICENSE = "cc-by-4.0"  # the UCI repository's license for these tables
 

@@ -9,23 +9,35 @@ because the sha256 is how commits (and deduplication across repos) find the file
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import StoredObject, XetChunk, XetFile, XetXorb
+from modelcommons.db.models import StoredObject, XetDedupChunk, XetFile, XetFileXorb, XetXorb
 from modelcommons.errors import InvalidInputError, NotFoundError
 from modelcommons.hub.xet import format
 from modelcommons.storage import get_store
 
 MAX_XORB_BYTES = 128 * 1024 * 1024
+DEDUP_SHARD_TTL = 7 * 24 * 3600
+DEDUP_MAX_FILES, DEDUP_MAX_XORBS = 8, 32
 
 
 def xorb_key(hash_hex: str) -> str:
     return f"xorbs/{hash_hex[:2]}/{hash_hex}"
+
+
+def _index_for_dedup(session: Session, xorb_hex: str, chunk_hashes: list[bytes]) -> None:
+    for digest in chunk_hashes:
+        chunk_hex = format.to_hex(digest)
+        if session.get(XetDedupChunk, chunk_hex) is None:
+            session.add(XetDedupChunk(chunk_hash=chunk_hex, xorb_hash=xorb_hex))
+            session.flush()
 
 
 def ingest_xorb(hash_hex: str, body: bytes) -> bool:
@@ -44,36 +56,24 @@ def ingest_xorb(hash_hex: str, body: bytes) -> bool:
     with write_session() as session:
         if session.get(XetXorb, hash_hex) is not None:
             return False  # a concurrent upload of the same xorb won
-        session.add(XetXorb(hash=hash_hex, size=len(body), chunk_count=len(chunks)))
+        table = format.pack_chunk_table(chunks)
+        session.add(
+            XetXorb(hash=hash_hex, size=len(body), chunk_count=len(chunks), chunk_table=table)
+        )
         session.flush()
-        session.execute(
-            insert(XetChunk),
-            [
-                {
-                    "xorb_hash": hash_hex,
-                    "index": i,
-                    "chunk_hash": format.to_hex(c.hash),
-                    "start": c.start,
-                    "end": c.end,
-                    "size": c.size,
-                }
-                for i, c in enumerate(chunks)
-            ],
+        _index_for_dedup(
+            session, hash_hex, [c.hash for c in chunks if format.dedup_eligible(c.hash)]
         )
     return True
 
 
-def _chunks(session: Session, xorb_hex: str, start: int, end: int) -> list[XetChunk]:
-    rows = list(
-        session.scalars(
-            select(XetChunk)
-            .where(XetChunk.xorb_hash == xorb_hex, XetChunk.index >= start, XetChunk.index < end)
-            .order_by(XetChunk.index)
-        )
-    )
-    if len(rows) != end - start:
+def _chunks(session: Session, xorb_hex: str, start: int, end: int) -> list[format.XorbChunk]:
+    xorb = session.get(XetXorb, xorb_hex)
+    if xorb is None:
+        raise InvalidInputError(f"Xorb {xorb_hex} was never uploaded.")
+    if not 0 <= start < end <= xorb.chunk_count:
         raise InvalidInputError(f"Chunks {start}..{end} are not all in xorb {xorb_hex}.")
-    return rows
+    return format.unpack_chunk_table(xorb.chunk_table, start, end)
 
 
 def _verify_file(session: Session, file: format.ShardFile) -> tuple[list[list[object]], int]:
@@ -87,7 +87,7 @@ def _verify_file(session: Session, file: format.ShardFile) -> tuple[list[list[ob
         rows = _chunks(session, xorb_hex, segment.chunk_start, segment.chunk_end)
         if sum(r.size for r in rows) != segment.size:
             raise InvalidInputError(f"A segment's size does not match xorb {xorb_hex}.")
-        leaves += [(format.from_hex(r.chunk_hash), r.size) for r in rows]
+        leaves += [(r.hash, r.size) for r in rows]
         segments.append([xorb_hex, segment.chunk_start, segment.chunk_end, segment.size])
     if format.file_hash(leaves) != file.hash:
         raise InvalidInputError(
@@ -123,10 +123,51 @@ def register_shard(data: bytes) -> int:
             if session.get(XetFile, file_hex) is not None:
                 continue
             session.add(XetFile(hash=file_hex, size=size, sha256=sha256, segments=segments))
+            session.add_all(
+                XetFileXorb(file_hash=file_hex, xorb_hash=xorb)
+                for xorb in {str(segment[0]) for segment in segments}
+            )
+            if segments:  # clients always ask dedup about a file's first chunk
+                first_xorb, first_chunk = str(segments[0][0]), int(str(segments[0][1]))
+                [chunk] = _chunks(session, first_xorb, first_chunk, first_chunk + 1)
+                _index_for_dedup(session, first_xorb, [chunk.hash])
             if session.get(StoredObject, sha256) is None:
                 session.add(StoredObject(sha256=sha256, size=size, kind="xet", location=file_hex))
             registered += 1
     return 1 if registered or not files else 0
+
+
+def dedup_shard(chunk_hex: str) -> bytes | None:
+    """A shard describing the xorbs that hold a chunk and its neighbours, for global dedup.
+
+    Answering with every xorb of the files that use the chunk's xorb (bounded) lets one hit
+    deduplicate a whole earlier upload, not just the xorb the queried chunk lies in.
+    """
+    format.from_hex(chunk_hex)
+    with read_session() as session:
+        hit = session.get(XetDedupChunk, chunk_hex)
+        if hit is None:
+            return None
+        files = select(XetFileXorb.file_hash).where(XetFileXorb.xorb_hash == hit.xorb_hash)
+        neighbours = session.scalars(
+            select(XetFileXorb.xorb_hash)
+            .where(XetFileXorb.file_hash.in_(files.limit(DEDUP_MAX_FILES)))
+            .distinct()
+            .limit(DEDUP_MAX_XORBS)
+        )
+        wanted = {hit.xorb_hash, *neighbours}
+        xorbs = [
+            format.DedupXorb(
+                format.from_hex(x.hash),
+                [(c.hash, c.start, c.size) for c in format.unpack_chunk_table(x.chunk_table)],
+                x.size,
+            )
+            for x in session.scalars(select(XetXorb).where(XetXorb.hash.in_(wanted)))
+        ]
+    now = int(time.time())
+    return format.write_dedup_shard(
+        xorbs, secrets.token_bytes(32), expires=now + DEDUP_SHARD_TTL, now=now
+    )
 
 
 def get_file(session: Session, file_hex: str) -> XetFile:
@@ -161,22 +202,21 @@ def plan(segments: list[list[object]], start: int, end: int) -> tuple[list[Term]
                 continue
             if position >= end:
                 break
-            rows = _chunks(session, xorb, first, last)
-            chosen: list[XetChunk] = []
-            for row in rows:
-                if position + row.size > start and position < end:
+            chosen: list[tuple[int, format.XorbChunk]] = []
+            for index, chunk in enumerate(_chunks(session, xorb, first, last), start=first):
+                if position + chunk.size > start and position < end:
                     if not terms and not chosen:
                         skip = start - position
-                    chosen.append(row)
-                position += row.size
+                    chosen.append((index, chunk))
+                position += chunk.size
             terms.append(
                 Term(
                     xorb,
-                    chosen[0].index,
-                    chosen[-1].index + 1,
-                    sum(r.size for r in chosen),
-                    chosen[0].start,
-                    chosen[-1].end,
+                    chosen[0][0],
+                    chosen[-1][0] + 1,
+                    sum(c.size for _, c in chosen),
+                    chosen[0][1].start,
+                    chosen[-1][1].end,
                 )
             )
     return terms, skip
@@ -193,8 +233,9 @@ def _iter_terms(terms: list[Term], skip: int, length: int) -> Iterator[bytes]:
                     continue
             if length <= 0:
                 return
-            yield data[:length]
-            length -= len(data[:length])
+            piece = bytes(data[:length])
+            yield piece
+            length -= len(piece)
 
 
 def _iter_segments(segments: list[list[object]], start: int, end: int) -> Iterator[bytes]:

@@ -137,20 +137,23 @@ FLAG_VERIFICATION = 1 << 31
 FLAG_METADATA_EXT = 1 << 30
 
 
+_U64X4 = struct.Struct("<4Q")
+
+
 def to_hex(digest: bytes) -> str:
-    return "".join(f"{int.from_bytes(digest[i : i + 8], 'little'):016x}" for i in range(0, 32, 8))
+    return "{:016x}{:016x}{:016x}{:016x}".format(*_U64X4.unpack(digest))
 
 
 def from_hex(text: str) -> bytes:
     if len(text) != 64:
         raise InvalidInputError(f"Invalid Xet hash {text[:80]!r}: expected 64 hex digits.")
     try:
-        return b"".join(int(text[i : i + 16], 16).to_bytes(8, "little") for i in range(0, 64, 16))
-    except ValueError:
+        return _U64X4.pack(*(int(text[i : i + 16], 16) for i in range(0, 64, 16)))
+    except (ValueError, struct.error):
         raise InvalidInputError(f"Invalid Xet hash {text!r}: not hexadecimal.") from None
 
 
-def chunk_hash(data: bytes) -> bytes:
+def chunk_hash(data: bytes | memoryview) -> bytes:
     return blake3.blake3(data, key=DATA_KEY).digest()
 
 
@@ -218,7 +221,10 @@ def _regroup_bg4(grouped: bytes) -> bytes:
     return bytes(out)
 
 
-def decompress_chunk(scheme: int, payload: bytes, size: int) -> bytes:
+Buffer = bytes | memoryview
+
+
+def decompress_chunk(scheme: int, payload: Buffer, size: int) -> Buffer:
     try:
         if scheme == 0:
             data = payload
@@ -235,8 +241,8 @@ def decompress_chunk(scheme: int, payload: bytes, size: int) -> bytes:
     return data
 
 
-def read_chunk(buffer: bytes, offset: int) -> tuple[bytes, int]:
-    """The uncompressed chunk at `offset`, and the offset after it."""
+def read_chunk(buffer: memoryview, offset: int) -> tuple[Buffer, int]:
+    """The uncompressed chunk at `offset`, and the offset after it (views, not copies)."""
     if offset + CHUNK_HEADER.size > len(buffer):
         raise InvalidInputError("Truncated chunk header in xorb.")
     version, clen, scheme, ulen = CHUNK_HEADER.unpack_from(buffer, offset)
@@ -250,11 +256,30 @@ def read_chunk(buffer: bytes, offset: int) -> tuple[bytes, int]:
     return decompress_chunk(scheme, buffer[start : start + compressed], size), start + compressed
 
 
+CHUNK_RECORD = struct.Struct("<32sIII")  # hash, start, end, size
+
+
+def pack_chunk_table(chunks: Sequence[XorbChunk]) -> bytes:
+    return b"".join(CHUNK_RECORD.pack(c.hash, c.start, c.end, c.size) for c in chunks)
+
+
+def unpack_chunk_table(table: bytes, start: int = 0, end: int | None = None) -> list[XorbChunk]:
+    """Chunks [start, end) of a packed chunk table."""
+    size = CHUNK_RECORD.size
+    stop = len(table) // size if end is None else end
+    return [XorbChunk(*CHUNK_RECORD.unpack_from(table, i * size)) for i in range(start, stop)]
+
+
+def dedup_eligible(digest: bytes) -> bool:
+    """Whether clients ask global dedup about this chunk (besides a file's first chunk)."""
+    return int.from_bytes(digest[24:32], "little") % 1024 == 0
+
+
 def parse_xorb(body: bytes) -> list[XorbChunk]:
     """Every chunk of a serialized xorb (a trailing footer, if any, is ignored)."""
-    chunks, offset = [], 0
+    chunks, offset, view = [], 0, memoryview(body)
     while offset < len(body) and body[offset : offset + 7] != XORB_FOOTER_IDENT:
-        data, end = read_chunk(body, offset)
+        data, end = read_chunk(view, offset)
         chunks.append(XorbChunk(chunk_hash(data), offset, end, len(data)))
         offset = end
     if not chunks:
@@ -262,11 +287,11 @@ def parse_xorb(body: bytes) -> list[XorbChunk]:
     return chunks
 
 
-def iter_chunks(buffer: bytes) -> Iterator[bytes]:
+def iter_chunks(buffer: bytes) -> Iterator[Buffer]:
     """Uncompressed chunks of a byte range of a xorb that starts at a chunk header."""
-    offset = 0
+    offset, view = 0, memoryview(buffer)
     while offset < len(buffer):
-        data, offset = read_chunk(buffer, offset)
+        data, offset = read_chunk(view, offset)
         yield data
 
 
@@ -338,3 +363,75 @@ def parse_shard(data: bytes) -> tuple[list[ShardFile], list[ShardXorb]]:
             xorb.chunks.append((entry[:32], start, size))
         xorbs.append(xorb)
     return files, xorbs
+
+
+@dataclass(frozen=True)
+class DedupXorb:
+    hash: bytes
+    chunks: Sequence[tuple[bytes, int, int]]  # chunk hash, offset in the xorb, size
+    stored_size: int
+
+
+def write_dedup_shard(xorbs: Sequence[DedupXorb], key: bytes, *, expires: int, now: int) -> bytes:
+    """A shard announcing xorbs' chunks for global deduplication.
+
+    Chunk hashes go out keyed with `key` (the footer carries it), so a client can match only
+    chunks it already holds; it learns nothing about the others.
+    """
+    header = SHARD_TAG + struct.pack("<QQ", 2, FOOTER.size)
+    files = BOOKEND + bytes(16)
+    section, xorb_lookup, chunk_lookup = b"", [], []
+    record = 0  # lookups point at 48-byte records of the xorb section
+    unpacked_total = stored_total = 0
+    for xorb in sorted(xorbs, key=lambda x: struct.unpack("<4Q", x.hash)):
+        keyed = [blake3.blake3(h, key=key).digest() for h, _, _ in xorb.chunks]
+        unpacked = sum(size for _, _, size in xorb.chunks)
+        section += xorb.hash + struct.pack("<IIII", 0, len(keyed), unpacked, xorb.stored_size)
+        for i, (h, (_, start, size)) in enumerate(zip(keyed, xorb.chunks, strict=True)):
+            section += h + struct.pack("<IIII", start, size, 0, 0)
+            chunk_lookup.append((_truncate(h), record, i))
+        xorb_lookup.append((_truncate(xorb.hash), record))
+        record += 1 + len(keyed)
+        unpacked_total += unpacked
+        stored_total += xorb.stored_size
+    section += BOOKEND + bytes(16)
+    xorb_lookup_bytes = b"".join(struct.pack("<QI", *entry) for entry in xorb_lookup)
+    chunk_lookup_bytes = b"".join(struct.pack("<QII", *entry) for entry in sorted(chunk_lookup))
+    file_info_offset = len(header)
+    xorb_info_offset = file_info_offset + len(files)
+    xorb_lookup_offset = xorb_info_offset + len(section)
+    chunk_lookup_offset = xorb_lookup_offset + len(xorb_lookup_bytes)
+    footer_offset = chunk_lookup_offset + len(chunk_lookup_bytes)
+    footer = FOOTER.pack(
+        1,
+        file_info_offset,
+        xorb_info_offset,
+        xorb_lookup_offset,
+        0,
+        xorb_lookup_offset,
+        len(xorb_lookup),
+        chunk_lookup_offset,
+        len(chunk_lookup),
+        key,
+        now,
+        expires,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        stored_total,
+        unpacked_total,
+        stored_total,
+        footer_offset,
+    )
+    return header + files + section + xorb_lookup_bytes + chunk_lookup_bytes + footer
+
+
+def _truncate(digest: bytes) -> int:
+    return int.from_bytes(digest[:8], "little")
+
+
+# version, offsets and counts (8), HMAC key, created, expiry, 6 reserved, 3 byte counts, offset
+FOOTER = struct.Struct("<9Q32s2Q6Q4Q")

@@ -36,8 +36,8 @@ def _mac(payload: str) -> str:
     return hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(repo_id: int, scope: str) -> tuple[str, int]:
-    expires = int(time.time()) + TTL_SECONDS
+def issue(repo_id: int, scope: str, *, ttl: int = TTL_SECONDS) -> tuple[str, int]:
+    expires = int(time.time()) + ttl
     payload = base64.urlsafe_b64encode(
         json.dumps({"r": repo_id, "s": scope, "e": expires}).encode()
     ).decode()

@@ -2,7 +2,7 @@
 
 Tokens: GET /api/{type}s/{ns}/{name}/xet-(read|write)-token/{rev}, answered in X-Xet-* headers.
 CAS:    POST /xet/v1/xorbs/default/{hash}, POST /xet/v1/shards,
-        GET /xet/v1/reconstructions/{file}, GET /xet/v1/chunks/... (no global dedup yet: 404),
+        GET /xet/v1/reconstructions/{file}, GET /xet/v1/chunks/default/{chunk} (global dedup),
         and signed GET /xet/xorbs/{hash} for the byte ranges a reconstruction names.
 """
 
@@ -76,12 +76,13 @@ Grant = Annotated[tokens.CasGrant, Depends(cas_grant)]
 
 
 async def _body(request: Request, cap: int) -> bytes:
-    body = bytearray()
+    blocks, size = [], 0
     async for block in request.stream():
-        body += block
-        if len(body) > cap:
+        blocks.append(block)
+        size += len(block)
+        if size > cap:
             raise PayloadTooLargeError(f"The upload exceeds {cap} bytes.")
-    return bytes(body)
+    return b"".join(blocks)
 
 
 @router.post(CAS + "/v1/xorbs/{prefix}/{hash_hex}")
@@ -112,7 +113,11 @@ async def upload_shard(request: Request, grant: Grant) -> dict[str, int]:
 
 @router.get(CAS + "/v1/chunks/{prefix}/{hash_hex}")
 def global_dedup(prefix: str, hash_hex: str, grant: Grant) -> Response:
-    raise NotFoundError("Chunk not tracked by global deduplication.")
+    """Which stored xorb holds this chunk: a shard whose chunk hashes are keyed (see format)."""
+    shard = cas.dedup_shard(hash_hex)
+    if shard is None:
+        raise NotFoundError("Chunk not tracked by global deduplication.")
+    return Response(shard, media_type="application/octet-stream")
 
 
 @router.post(CAS + "/v1/telemetry")

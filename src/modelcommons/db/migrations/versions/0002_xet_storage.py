@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 09:21:50.214422
+Create Date: 2026-11-26 09:35:53.472013
 """
 
 import sqlalchemy as sa
@@ -33,22 +33,28 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("chunk_count", sa.Integer(), nullable=False),
+        sa.Column("chunk_table", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("hash"),
     )
     op.create_table(
-        "xet_chunks",
-        sa.Column("xorb_hash", sa.String(length=64), nullable=False),
-        sa.Column("index", sa.Integer(), nullable=False),
+        "xet_dedup_chunks",
         sa.Column("chunk_hash", sa.String(length=64), nullable=False),
-        sa.Column("start", sa.BigInteger(), nullable=False),
-        sa.Column("end", sa.BigInteger(), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("xorb_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["xorb_hash"], ["xet_xorbs.hash"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("xorb_hash", "index"),
+        sa.PrimaryKeyConstraint("chunk_hash"),
     )
-    with op.batch_alter_table("xet_chunks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_xet_chunks_chunk_hash"), ["chunk_hash"], unique=False)
+    op.create_table(
+        "xet_file_xorbs",
+        sa.Column("file_hash", sa.String(length=64), nullable=False),
+        sa.Column("xorb_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["file_hash"], ["xet_files.hash"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("file_hash", "xorb_hash"),
+    )
+    with op.batch_alter_table("xet_file_xorbs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_xet_file_xorbs_xorb_hash"), ["xorb_hash"], unique=False
+        )
 
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.add_column(sa.Column("xet_hash", sa.String(length=64), nullable=True))
@@ -63,10 +69,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_files_xet")
         batch_op.drop_column("xet_hash")
 
-    with op.batch_alter_table("xet_chunks", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_xet_chunks_chunk_hash"))
+    with op.batch_alter_table("xet_file_xorbs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_xet_file_xorbs_xorb_hash"))
 
-    op.drop_table("xet_chunks")
+    op.drop_table("xet_file_xorbs")
+    op.drop_table("xet_dedup_chunks")
     op.drop_table("xet_xorbs")
     with op.batch_alter_table("xet_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_xet_files_sha256"))

@@ -1,0 +1,62 @@
+"""`commons storage stats`: logical vs stored bytes, for the hub or one repo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from modelcommons.db.models import Account
+
+storage_app = typer.Typer(help="Storage accounting.", no_args_is_help=True)
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+@storage_app.command("stats")
+def stats(
+    repo: Annotated[
+        str | None, typer.Argument(help="owner/name; the whole hub if omitted.")
+    ] = None,
+    repo_type: Annotated[str, typer.Option("--type", help="model or dataset.")] = "model",
+) -> None:
+    """Print logical bytes, stored bytes and the deduplication ratio."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from modelcommons.cli.serve import prepare_database
+    from modelcommons.db.engine import read_session
+    from modelcommons.hub import accounting
+    from modelcommons.hub.accounts import Principal
+    from modelcommons.hub.repos import get_repo
+
+    prepare_database()
+    with read_session() as session:
+        if repo is None:
+            figures, title = accounting.hub_stats(session), "The hub's large files"
+        else:
+            admin = Principal(user=_local_admin(), token_role="write")
+            found = get_repo(session, admin, repo_type, repo)
+            figures, title = accounting.repo_stats(session, found), f"{repo_type} {found.repo_id}"
+    table = Table(title=title, show_header=False)
+    table.add_row("logical bytes", _human(figures.logical_bytes))
+    table.add_row("stored bytes", _human(figures.stored_bytes))
+    table.add_row("dedup ratio", f"{figures.dedup_ratio:.2f}x")
+    table.add_row("LFS/Xet files", f"{figures.lfs_objects} ({figures.xet_files} in Xet)")
+    table.add_row("xorbs", str(figures.xorbs))
+    Console().print(table)
+
+
+def _local_admin() -> Account:
+    """The CLI runs on the hub's own database: it acts as a site administrator."""
+    from modelcommons.db.models import Account
+
+    return Account(name="commons-cli", kind="user", is_admin=True)

@@ -1,0 +1,30 @@
+"""Storage accounting routes (our extra): logical vs stored bytes for a repo and the hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from modelcommons.db.engine import read_session
+from modelcommons.errors import UnauthorizedError
+from modelcommons.hub import accounting
+from modelcommons.hub.repos import get_repo
+from modelcommons.server.deps import CurrentPrincipal, RepoInUrl
+
+router = APIRouter()
+
+
+@router.get("/api/storage")
+def hub_storage(principal: CurrentPrincipal) -> dict[str, Any]:
+    if principal.user is None:
+        raise UnauthorizedError("Hub storage figures are for signed-in users; pass a token.")
+    with read_session() as session:
+        return accounting.hub_stats(session).as_json()
+
+
+@router.get("/api/{types}/{namespace}/{name}/storage")
+def repo_storage(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
+    with read_session() as session:
+        found = get_repo(session, principal, repo.type, repo.id)
+        return {"id": found.repo_id, **accounting.repo_stats(session, found).as_json()}
