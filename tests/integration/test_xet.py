@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -217,3 +218,25 @@ def test_bad_xorbs_and_shards_are_refused(hub, alice, repo_id):
     )
     assert r.status_code == 400 and "never uploaded" in r.json()["error"]
     assert _stored_bytes(hub, alice.token) == before
+
+
+def test_lfs_files_convert_to_xet(api, repo_id, hub, alice, tmp_path, monkeypatch):
+    from tests.integration.conftest import commons_cli
+
+    data = os.urandom(3 * MB)
+    api.upload_file(path_or_fileobj=data, path_in_repo="old.bin", repo_id=repo_id)  # via LFS
+    [entry] = [e for e in api.list_repo_tree(repo_id) if e.path == "old.bin"]
+    assert entry.xet_hash is None
+    assert "conversion job" in commons_cli("storage", "convert")
+    for _ in range(150):
+        [entry] = [e for e in api.list_repo_tree(repo_id) if e.path == "old.bin"]
+        if entry.xet_hash:
+            break
+        time.sleep(0.2)
+    assert entry.xet_hash, "the conversion job never finished"
+    url = f"{hub}/{repo_id}/resolve/main/old.bin"
+    assert httpx.head(url).headers["x-xet-hash"] == entry.xet_hash
+    assert httpx.get(url).content == data
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    path = hf_hub_download(repo_id, "old.bin", token=alice.token, cache_dir=tmp_path / "c")
+    assert Path(path).read_bytes() == data

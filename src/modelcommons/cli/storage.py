@@ -55,6 +55,17 @@ def stats(
     Console().print(table)
 
 
+@storage_app.command("convert")
+def convert() -> None:
+    """Queue jobs converting files stored through LFS into Xet (the job worker runs them)."""
+    from modelcommons.cli.serve import prepare_database
+    from modelcommons.hub.xet.convert import queue_conversions
+
+    prepare_database()
+    queued = queue_conversions()
+    typer.echo(f"Queued {len(queued)} conversion job(s); the job worker runs them.")
+
+
 def _local_admin() -> Account:
     """The CLI runs on the hub's own database: it acts as a site administrator."""
     from modelcommons.db.models import Account

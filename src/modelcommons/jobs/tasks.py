@@ -6,6 +6,7 @@ from huey import crontab
 
 from modelcommons.hub import jobs
 from modelcommons.hub import scans as _scans  # noqa: F401  (registers the scan handler)
+from modelcommons.hub.xet import convert as _convert  # noqa: F401  (registers xet-convert)
 from modelcommons.jobs.queue import huey
 
 
