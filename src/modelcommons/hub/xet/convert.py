@@ -1,6 +1,7 @@
 """Converting files stored through LFS into Xet, so deduplication covers them too.
 
-The chunking is hf_xet's own (pure-Python chunking is ~50× slower): the worker lets hf_xet
+The chunking is hf_xet's own: measured on the 2-core VM, a pure-Python gear hash alone runs
+at 4.3 MB/s, hf_xet chunks and packs at ~180 MB/s. The worker lets hf_xet
 upload the blob into a private local CAS folder, then ingests the xorbs and shard it wrote
 through the same verifying path as a network upload. The object then points at the Xet file
 and every repo's index row for it gains the Xet hash; the blob is deleted last.
