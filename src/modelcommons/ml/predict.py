@@ -1,0 +1,89 @@
+"""Loading a tuned model from a hub (or folder) with its ordinary library, and predicting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from modelcommons.errors import InvalidInputError
+from modelcommons.ml.text import CLASSIFIER_FILE
+
+# Types a skops file may contain: scikit-learn estimators we write, nothing else.
+TRUSTED_SKOPS_PREFIXES = ("sklearn.", "numpy.")
+
+
+def _fetch(model: str, *, endpoint: str | None, token: str | None) -> Path:
+    if Path(model).exists():
+        return Path(model)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model, endpoint=endpoint, token=token))
+
+
+def load_skops(path: Path) -> Any:
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_SKOPS_PREFIXES)]
+    if refused:
+        raise InvalidInputError(f"{path.name} holds types this hub will not load: {refused}")
+    return skops.io.load(path, trusted=untrusted)
+
+
+def predict(
+    model: str, inputs: Sequence[Any], *, endpoint: str | None = None, token: str | None = None
+) -> list[dict[str, Any]]:
+    """Label and score for each input: text for text models, a feature dict for tabular ones."""
+    folder = _fetch(model, endpoint=endpoint, token=token)
+    config = (
+        json.loads((folder / "config.json").read_text())
+        if (folder / "config.json").exists()
+        else {}
+    )
+    if config.get("library") == "sklearn":
+        import pandas as pd
+
+        estimator = load_skops(folder / config["model_file"])
+        frame = pd.DataFrame(list(inputs), columns=config["features"])
+        labels = estimator.predict(frame)
+        scores = estimator.predict_proba(frame).max(axis=1)
+        return [
+            {"label": str(lab), "score": float(s)} for lab, s in zip(labels, scores, strict=True)
+        ]
+    if (folder / CLASSIFIER_FILE).exists():
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        labels = json.loads((folder / CLASSIFIER_FILE).read_text())["labels"]
+        logits = SentenceTransformer(str(folder), device="cpu").encode(
+            list(inputs), convert_to_tensor=True
+        )
+        probabilities = torch.softmax(logits, dim=-1)
+        return [
+            {"label": labels[int(row.argmax())], "score": float(row.max())} for row in probabilities
+        ]
+    if (folder / "adapter_config.json").exists():
+        from peft import PeftModel
+        from transformers import (
+            AutoConfig,
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
+            pipeline,
+        )
+
+        base = json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+        base_model = AutoModelForSequenceClassification.from_pretrained(
+            base, config=AutoConfig.from_pretrained(str(folder)), token=token
+        )
+        adapted = PeftModel.from_pretrained(base_model, str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        classifier = pipeline(
+            "text-classification", model=adapted.merge_and_unload(), tokenizer=tokenizer
+        )
+    else:
+        from transformers import pipeline
+
+        classifier = pipeline("text-classification", model=str(folder))
+    return [{"label": r["label"], "score": float(r["score"])} for r in classifier(list(inputs))]
