@@ -21,12 +21,23 @@ def test_demo_seeds_idempotently(hub, monkeypatch):
     weights = next(s for s in model.siblings if s.rfilename == "model.safetensors")
     assert weights.lfs is not None and weights.size > 80_000_000
     datasets = {d.id: d for d in api.list_datasets(author=owner.name)}
-    assert set(datasets) == {f"{owner.name}/{n}" for n in ("iris", "breast-cancer", "wine")}
+    names = ("iris", "breast-cancer", "wine", "rotten-tomatoes")
+    assert set(datasets) == {f"{owner.name}/{n}" for n in names}
     assert "license:cc-by-4.0" in datasets[f"{owner.name}/iris"].tags
 
+    tuned = {f"{owner.name}/minilm-movie-reviews", f"{owner.name}/breast-cancer-classifier"}
+    models = {m.id: m for m in api.list_models(author=owner.name, cardData=True)}
+    assert tuned <= set(models)
+    head = api.model_info(f"{owner.name}/minilm-movie-reviews")
+    assert head.card_data["base_model"] == f"{owner.name}/all-MiniLM-L6-v2"
+
     heads = {rid: api.dataset_info(rid).sha for rid in datasets}
+    heads.update({rid: api.model_info(rid).sha for rid in tuned})
     commons_cli("demo", "--endpoint", hub, "--token", owner.token)
-    assert {rid: api.dataset_info(rid).sha for rid in datasets} == heads
+    assert {rid: api.dataset_info(rid).sha for rid in datasets} == {
+        rid: heads[rid] for rid in datasets
+    }
+    assert {rid: api.model_info(rid).sha for rid in tuned} == {rid: heads[rid] for rid in tuned}
 
     from datasets import load_dataset
 

@@ -16,6 +16,9 @@ def demo(
     token: Annotated[str | None, typer.Option(envvar="HF_TOKEN", help="A write token.")] = None,
 ) -> None:
     """Upload the demo model and datasets (idempotent: unchanged files are skipped)."""
+    import os
+
+    os.environ["HF_ENDPOINT"] = endpoint  # read by the HF libraries when first imported
     from modelcommons.demo import seed
 
     if token is None:

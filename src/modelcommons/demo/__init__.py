@@ -11,6 +11,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelcommons.ml.recipe import Recipe
 
 DATASET_LICENSE = "cc-by-4.0"  # the UCI repository's license for these tables
 
@@ -163,4 +167,40 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
         )
     say(f"dataset {endpoint}/datasets/{reviews_id}")
     seeded.append(reviews_id)
+    for target, recipe in derivatives(owner, model_id, reviews_id):
+        if not api.repo_exists(target):  # tuned once; later runs keep it
+            from modelcommons.ml.tune import run_tune
+
+            run_tune(
+                recipe,
+                push_to=target,
+                endpoint=endpoint,
+                token=token,
+                progress=lambda fraction, message: None,
+            )
+        say(f"tuned   {endpoint}/{target}")
+        seeded.append(target)
     return seeded
+
+
+def derivatives(owner: str, base: str, reviews: str) -> list[tuple[str, Recipe]]:
+    """One tuned derivative of each kind, so that lineage shows from the first run."""
+    from modelcommons.ml.recipe import Recipe
+
+    return [
+        (
+            f"{owner}/minilm-movie-reviews",
+            Recipe(
+                task="text-classification", base=base, data=reviews, method="head", max_rows=1000
+            ),
+        ),
+        (
+            f"{owner}/breast-cancer-classifier",
+            Recipe(
+                task="tabular-classification",
+                base="scikit-learn",
+                data=f"{owner}/breast-cancer",
+                method="logistic-regression",
+            ),
+        ),
+    ]
