@@ -29,6 +29,7 @@ class Settings:
     max_upload_bytes: int
     unsafe_files: str  # "warn" or "block"
     run_worker: bool  # start the embedded job consumer beside `commons serve`
+    worker_hub_url: str | None  # where job workers reach the hub through its own API
     lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
     lfs_part_size: int
 
@@ -71,6 +72,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=int(env.get("COMMONS_MAX_UPLOAD_BYTES", 50 * GB)),
         unsafe_files=env.get("COMMONS_UNSAFE_FILES", "warn"),
         run_worker=env.get("COMMONS_RUN_WORKER", "1") not in ("0", "false", "no"),
+        worker_hub_url=(
+            env.get("COMMONS_WORKER_HUB_URL") or env.get("COMMONS_PUBLIC_URL") or ""
+        ).rstrip("/")
+        or None,
         lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
         lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
     )

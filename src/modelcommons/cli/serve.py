@@ -87,6 +87,9 @@ def serve(
     if settings.embedded_queue and settings.run_worker:
         from modelcommons.jobs.worker import start_embedded_worker
 
+        if settings.worker_hub_url is None:  # the embedded worker talks to this server
+            local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            os.environ["COMMONS_WORKER_HUB_URL"] = f"http://{local}:{port}"
         worker = start_embedded_worker()
     if demo:
         from modelcommons.cli.demo import seed_in_background

@@ -6,6 +6,7 @@ out (their worker died) until they have used their attempts, then fails them, ke
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,13 @@ def create_job(session: Session, kind: str, args: dict[str, Any]) -> Job:
     return job
 
 
+def request_cancel(session: Session, job: Job) -> None:
+    if job.status in ("queued", "running"):
+        job.cancel_requested = True
+        if job.status == "queued":
+            job.status, job.log = "cancelled", job.log + "cancelled before it started\n"
+
+
 def get_job(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:
@@ -56,11 +64,25 @@ def dispatch(job_ids: Iterable[int]) -> None:
         run_job(job_id)
 
 
+class JobCancelled(Exception):
+    """Raised inside a handler when its job was asked to stop."""
+
+
 class JobContext:
     """What a running handler may do: report progress, log, and learn of cancellation."""
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
+        self._last_write = 0.0
+
+    def step(self, fraction: float, line: str) -> None:
+        """Progress from a long loop: written at most twice a second; raises JobCancelled."""
+        now = time.monotonic()
+        if now - self._last_write < 0.5 and fraction < 1.0:
+            return
+        self._last_write = now
+        if not self.progress(fraction, line):
+            raise JobCancelled(f"job {self.job_id} was cancelled")
 
     def progress(self, fraction: float, line: str | None = None) -> bool:
         """Record progress and renew the lease. Returns False when cancel was requested."""
@@ -106,6 +128,9 @@ def run(job_id: int) -> None:
         return
     try:
         result = HANDLERS[job.kind](job, JobContext(job_id))
+    except JobCancelled:
+        _finish(job_id, status="cancelled", result=None, line="cancelled on request")
+        return
     except Exception as exc:  # a job's failure is recorded, never lost
         _finish(job_id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
         raise

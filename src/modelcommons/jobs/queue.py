@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from huey import Huey, RedisHuey, SqliteHuey
 
@@ -10,11 +10,13 @@ from modelcommons.config import get_settings
 
 
 def make_huey(url: str) -> Huey:
+    """`?name=` in the URL names the queue (its Redis keys), so hubs can share one Redis."""
     parsed = urlparse(url)
+    name = parse_qs(parsed.query).get("name", ["commons"])[0]
     if parsed.scheme == "sqlite":
-        return SqliteHuey("commons", filename=url.split("///", 1)[1], utc=True)
+        return SqliteHuey(name, filename=url.split("///", 1)[1].split("?")[0], utc=True)
     if parsed.scheme in ("redis", "rediss"):
-        return RedisHuey("commons", url=url, utc=True)
+        return RedisHuey(name, url=url.split("?")[0], utc=True)
     raise ValueError(f"unsupported COMMONS_QUEUE_URL scheme: {parsed.scheme!r}")
 
 

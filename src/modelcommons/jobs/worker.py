@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from multiprocessing.process import BaseProcess
 
@@ -10,6 +11,12 @@ from modelcommons.hub import jobs
 
 
 def run_worker(*, workers: int = 1) -> None:
+    from modelcommons.config import get_settings
+
+    hub_url = get_settings().worker_hub_url
+    if hub_url:
+        # Jobs fetch and push through the HF libraries, which read this once, on import.
+        os.environ["HF_ENDPOINT"] = hub_url
     from modelcommons.jobs.queue import huey
     from modelcommons.jobs.tasks import run_job
 

@@ -14,6 +14,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
 from modelcommons.errors import UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
+from modelcommons.hub.job_tokens import authenticate_job_token, is_job_token
 
 
 def _token(request: Request) -> str | None:
@@ -40,6 +41,8 @@ def get_principal(request: Request) -> Principal:
     if secret is None:
         return ANONYMOUS
     with read_session() as session:
+        if is_job_token(secret):
+            return authenticate_job_token(session, secret)
         return authenticate_token(session, secret)
 
 
