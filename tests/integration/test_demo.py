@@ -21,11 +21,14 @@ def test_demo_seeds_idempotently(hub, monkeypatch):
     weights = next(s for s in model.siblings if s.rfilename == "model.safetensors")
     assert weights.lfs is not None and weights.size > 80_000_000
     datasets = {d.id: d for d in api.list_datasets(author=owner.name)}
-    names = ("iris", "breast-cancer", "wine", "rotten-tomatoes")
+    names = ("iris", "breast-cancer", "wine", "rotten-tomatoes", "digits")
     assert set(datasets) == {f"{owner.name}/{n}" for n in names}
     assert "license:cc-by-4.0" in datasets[f"{owner.name}/iris"].tags
 
-    tuned = {f"{owner.name}/minilm-movie-reviews", f"{owner.name}/breast-cancer-classifier"}
+    tuned = {
+        f"{owner.name}/{n}"
+        for n in ("minilm-movie-reviews", "breast-cancer-classifier", "efficientnet-digits")
+    }
     models = {m.id: m for m in api.list_models(author=owner.name, cardData=True)}
     assert tuned <= set(models)
     head = api.model_info(f"{owner.name}/minilm-movie-reviews")

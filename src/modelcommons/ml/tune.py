@@ -42,6 +42,10 @@ def run_tune(
         from modelcommons.ml import tabular
 
         result = tabular.train(recipe, splits, out, token=token, progress=progress)
+    elif recipe.task == "image-classification":
+        from modelcommons.ml import image
+
+        result = image.train(recipe, splits, out, token=token, progress=progress)
     else:
         from modelcommons.ml import text
 
