@@ -35,7 +35,7 @@ os.environ.update(
         "HF_HUB_DOWNLOAD_TIMEOUT": "60",
         "TOKENIZERS_PARALLELISM": "false",
         "COMMONS_HOME": str(RUN_DIR / "home"),
-        "COMMONS_MAX_UPLOAD_BYTES": str(150 * 1000**2),
+        "COMMONS_MAX_UPLOAD_BYTES": str(600 * 1000**2),
         # Small parts so that the 25 MB test upload goes through multipart.
         "COMMONS_LFS_MULTIPART_THRESHOLD": str(20 * 1024**2),
         "COMMONS_LFS_PART_SIZE": str(8 * 1024**2),

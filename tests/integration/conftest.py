@@ -43,7 +43,7 @@ def _commons(*args: str) -> str:
         capture_output=True,
         text=True,
         env=os.environ.copy(),
-        timeout=120,
+        timeout=600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"commons {' '.join(args)} failed: {result.stderr}")

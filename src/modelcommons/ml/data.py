@@ -74,7 +74,7 @@ def _split_of(path: Path) -> str | None:
 def load_splits(
     source: str,
     *,
-    label_column: str,
+    label_column: str | None,
     seed: int,
     endpoint: str | None = None,
     token: str | None = None,
@@ -91,45 +91,47 @@ def load_splits(
     everything = pd.concat(tables.values(), ignore_index=True)
     if everything.empty:
         raise InvalidInputError(f"{source} has no rows.")
-    if label_column not in everything.columns:
-        raise InvalidInputError(
-            f"{source} has no label column {label_column!r} (columns: "
-            f"{', '.join(map(str, everything.columns))}); pass --label-column."
-        )
-    if everything[label_column].isna().any():
-        raise InvalidInputError(f"Some rows of {source} have no {label_column!r}.")
-    if everything[label_column].nunique() < 2:
-        raise InvalidInputError(
-            f"{source} has a single class in {label_column!r}: nothing to learn."
-        )
+    if label_column is not None:
+        _check_labels(everything, label_column, source)
+
+    def split(frame: pd.DataFrame, **size: float | int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Seeded, and stratified by label when there is one."""
+        strata = frame[label_column] if label_column is not None else None
+        parts = train_test_split(frame, random_state=seed, stratify=strata, **size)
+        return parts[0], parts[1]
+
     if max_rows is not None and len(everything) > max_rows and "train" not in tables:
-        everything, _ = train_test_split(
-            everything, train_size=max_rows, random_state=seed, stratify=everything[label_column]
-        )
+        everything, _ = split(everything, train_size=max_rows)
     if "train" in tables and "test" in tables:
         train, test = tables["train"], tables["test"]
         if max_rows is not None and len(train) > max_rows:
-            train, _ = train_test_split(
-                train, train_size=max_rows, random_state=seed, stratify=train[label_column]
-            )
+            train, _ = split(train, train_size=max_rows)
         validation = tables.get("validation")
         if validation is None:
-            train, validation = train_test_split(
-                train, test_size=0.15, random_state=seed, stratify=train[label_column]
-            )
+            train, validation = split(train, test_size=0.15)
     else:
-        train, rest = train_test_split(
-            everything, test_size=0.3, random_state=seed, stratify=everything[label_column]
-        )
-        validation, test = train_test_split(
-            rest, test_size=0.5, random_state=seed, stratify=rest[label_column]
-        )
+        train, rest = split(everything, test_size=0.3)
+        validation, test = split(rest, test_size=0.5)
     return Splits(
         train.reset_index(drop=True),
         validation.reset_index(drop=True),
         test.reset_index(drop=True),
         source,
     )
+
+
+def _check_labels(frame: pd.DataFrame, label_column: str, source: str) -> None:
+    if label_column not in frame.columns:
+        raise InvalidInputError(
+            f"{source} has no label column {label_column!r} (columns: "
+            f"{', '.join(map(str, frame.columns))}); pass --label-column."
+        )
+    if frame[label_column].isna().any():
+        raise InvalidInputError(f"Some rows of {source} have no {label_column!r}.")
+    if frame[label_column].nunique() < 2:
+        raise InvalidInputError(
+            f"{source} has a single class in {label_column!r}: nothing to learn."
+        )
 
 
 def pick_column(

@@ -32,6 +32,21 @@ def load_skops(path: Path) -> Any:
     return skops.io.load(path, trusted=untrusted)
 
 
+def chat(folder: Path, messages: Sequence[Any], *, token: str | None) -> list[str]:
+    """One reply per user message, through the model's chat template (a LoRA on its base)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from modelcommons.ml.chat import reply
+
+    base = json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base, token=token), str(folder)
+    ).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return [reply(model, tokenizer, [{"role": "user", "content": str(m)}]) for m in messages]
+
+
 def predict(
     model: str, inputs: Sequence[Any], *, endpoint: str | None = None, token: str | None = None
 ) -> list[dict[str, Any]]:
@@ -68,7 +83,10 @@ def predict(
         return [
             {"label": labels[int(row.argmax())], "score": float(row.max())} for row in probabilities
         ]
-    if (folder / "adapter_config.json").exists():
+    adapter = folder / "adapter_config.json"
+    if adapter.exists() and json.loads(adapter.read_text()).get("task_type") == "CAUSAL_LM":
+        return [{"reply": text} for text in chat(folder, inputs, token=token)]
+    if adapter.exists():
         from peft import PeftModel
         from transformers import (
             AutoConfig,

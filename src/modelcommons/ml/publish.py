@@ -13,6 +13,12 @@ from modelcommons.hub.licenses import derive_license
 from modelcommons.ml.recipe import Recipe
 from modelcommons.ml.text import TrainResult
 
+# Metrics a card's model-index reports, by task: (metric key, display name).
+REPORTED = {
+    "classification": [("accuracy", None), ("f1_macro", "macro F1"), ("roc_auc", None)],
+    "text-generation": [("perplexity", None), ("answer_accuracy", "answer accuracy")],
+}
+
 
 def input_licenses(recipe: Recipe, *, endpoint: str | None, token: str | None) -> list[str | None]:
     """The base's and the data's licenses, as their hub cards declare them."""
@@ -51,11 +57,10 @@ def card(recipe: Recipe, result: TrainResult, repo_id: str, license_id: str, rea
     if not Path(recipe.data).exists():
         front["datasets"] = [recipe.data]
     results = [
-        {"type": "accuracy", "value": metrics["accuracy"]},
-        {"type": "f1", "name": "macro F1", "value": metrics["f1_macro"]},
+        {"type": key, **({"name": name} if name else {}), "value": metrics[key]}
+        for key, name in REPORTED.get(result.pipeline_tag, REPORTED["classification"])
+        if key in metrics
     ]
-    if "roc_auc" in metrics:
-        results.append({"type": "roc_auc", "value": metrics["roc_auc"]})
     front["model-index"] = [
         {
             "name": repo_id,
@@ -69,12 +74,16 @@ def card(recipe: Recipe, result: TrainResult, repo_id: str, license_id: str, rea
         }
     ]
     rows = "".join(f"| {m['type']} | {m['value']:.4f} |\n" for m in results)
+    baselines = "".join(
+        f"| baseline {key.removeprefix('baseline_')} | {value:.4f} |\n"
+        for key, value in metrics.items()
+        if key.startswith("baseline_")
+    )
     return (
         f"---\n{yaml.safe_dump(front, sort_keys=False)}---\n\n# {repo_id}\n\n"
         f"`{recipe.method}` tune of `{recipe.base}` for {recipe.task} on `{recipe.data}`, "
         f"made with Model Commons (`commons tune --recipe recipe.json` reproduces it).\n\n"
-        f"| metric (test, {metrics['test_rows']} rows) | value |\n|---|---|\n{rows}"
-        f"| majority-class baseline accuracy | {metrics['baseline_accuracy']:.4f} |\n\n"
+        f"| metric (test, {metrics['test_rows']} rows) | value |\n|---|---|\n{rows}{baselines}\n"
         f"License: {license_id} ({reason}).\n"
     )
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from modelcommons.errors import InvalidInputError
 
-TASKS = ("text-classification", "tabular-classification", "image-classification")
+TASKS = ("text-classification", "tabular-classification", "image-classification", "text-generation")
 METHODS = {
     "text-classification": ("head", "lora", "full"),
     "tabular-classification": ("logistic-regression",),
     "image-classification": ("head",),
+    "text-generation": ("lora",),
 }
 
 

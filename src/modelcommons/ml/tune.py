@@ -26,7 +26,7 @@ def run_tune(
     progress(0.0, f"loading {recipe.data}")
     splits = data.load_splits(
         recipe.data,
-        label_column=recipe.label_column,
+        label_column=None if recipe.task == "text-generation" else recipe.label_column,
         seed=recipe.seed,
         endpoint=endpoint,
         token=token,
@@ -42,6 +42,10 @@ def run_tune(
         from modelcommons.ml import tabular
 
         result = tabular.train(recipe, splits, out, token=token, progress=progress)
+    elif recipe.task == "text-generation":
+        from modelcommons.ml import chat
+
+        result = chat.train(recipe, splits, out, token=token, progress=progress)
     elif recipe.task == "image-classification":
         from modelcommons.ml import image
 
