@@ -91,12 +91,11 @@ def _fetch(base: str, token: str | None) -> Path:
 def train(
     recipe: Recipe, splits: Splits, out: Path, *, token: str | None, progress: Progress
 ) -> TrainResult:
-    import numpy as np
     import torch
     from safetensors.torch import save_file
-    from sklearn.linear_model import LogisticRegression
 
     from modelcommons.ml.determinism import make_deterministic
+    from modelcommons.ml.heads import fit_linear_head
 
     folder = _fetch(recipe.base, token)
     config = {**base_config(folder), "image_size": recipe.image_size}
@@ -107,22 +106,13 @@ def train(
     encoder = build(config, folder, num_classes=len(labels))
     progress(0.1, f"encoding {len(splits.train)} training images")
     train_features = features(encoder, list(splits.train["image"]), config)
-    head = LogisticRegression(max_iter=3000, random_state=recipe.seed)
-    head.fit(train_features, [str(v) for v in splits.train[recipe.label_column]])
-    weight, bias = head.coef_, head.intercept_
-    if len(labels) == 2:
-        weight = np.vstack([np.zeros_like(weight), weight])
-        bias = np.concatenate([[0.0], bias])
+    targets = [str(v) for v in splits.train[recipe.label_column]]
+    head = fit_linear_head(train_features, targets, labels, recipe.seed)
+    encoder._fc.load_state_dict(head.state_dict())
     progress(0.7, f"measuring on {len(splits.test)} test images")
     with torch.no_grad():
-        encoder._fc.weight.copy_(torch.tensor(weight, dtype=torch.float32))
-        encoder._fc.bias.copy_(torch.tensor(bias, dtype=torch.float32))
-        logits = (
-            torch.tensor(features(encoder, list(splits.test["image"]), config))
-            @ encoder._fc.weight.T
-            + encoder._fc.bias
-        )
-        scores = torch.softmax(logits, dim=-1)
+        test_features = torch.tensor(features(encoder, list(splits.test["image"]), config))
+        scores = torch.softmax(head(test_features), dim=-1)
     predicted = [labels[i] for i in scores.argmax(dim=-1).tolist()]
     truth = [str(v) for v in splits.test[recipe.label_column]]
     positive = scores[:, -1].tolist() if len(labels) == 2 else None

@@ -82,11 +82,11 @@ def _train_head(
 ) -> TrainResult:
     """A linear head on the frozen encoder's sentence embeddings, appended to the
     sentence-transformers pipeline as a Dense layer: `encode` then returns class scores."""
-    import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.modules import Dense
-    from sklearn.linear_model import LogisticRegression
+
+    from modelcommons.ml.heads import fit_linear_head
 
     encoder = SentenceTransformer(recipe.base, device="cpu", token=token)
     encoder.max_seq_length = recipe.max_length
@@ -96,19 +96,13 @@ def _train_head(
 
     progress(0.1, f"embedding {len(splits.train)} training texts")
     features = embed(splits.train)
-    head = LogisticRegression(max_iter=2000, random_state=recipe.seed)
-    head.fit(features, [str(v) for v in splits.train[recipe.label_column]])
-    weight, bias = head.coef_, head.intercept_
-    if len(labels) == 2:  # binary: the scores [0, w·x + b] give the same argmax and softmax
-        weight = np.vstack([np.zeros_like(weight), weight])
-        bias = np.concatenate([[0.0], bias])
+    targets = [str(v) for v in splits.train[recipe.label_column]]
+    head = fit_linear_head(features, targets, labels, recipe.seed)
     dense = Dense(features.shape[1], len(labels), activation_function=torch.nn.Identity())
+    dense.linear.load_state_dict(head.state_dict())
+    progress(0.8, f"measuring on {len(splits.test)} test texts")
     with torch.no_grad():
-        dense.linear.weight.copy_(torch.tensor(weight, dtype=torch.float32))
-        dense.linear.bias.copy_(torch.tensor(bias, dtype=torch.float32))
-        progress(0.8, f"measuring on {len(splits.test)} test texts")
-        logits = dense.linear(torch.tensor(embed(splits.test)))
-        scores = torch.softmax(logits, dim=-1)
+        scores = torch.softmax(head(torch.tensor(embed(splits.test))), dim=-1)
     predicted = [labels[i] for i in scores.argmax(dim=-1).tolist()]
     truth = [str(v) for v in splits.test[recipe.label_column]]
     metrics = classification_metrics(
