@@ -24,8 +24,9 @@ def _mac(job_id: int, user_id: int) -> str:
 
 
 def job_token(job: Job) -> str:
-    user_id = int(job.args["user_id"])
-    return f"{PREFIX}.{job.id}.{_mac(job.id, user_id)}"
+    if job.owner_id is None:
+        raise UnauthorizedError(f"Job {job.id} has no owner to act for.")
+    return f"{PREFIX}.{job.id}.{_mac(job.id, job.owner_id)}"
 
 
 def is_job_token(secret: str) -> bool:
@@ -38,11 +39,15 @@ def authenticate_job_token(session: Session, secret: str) -> Principal:
         job = session.get(Job, int(job_id))
     except ValueError:
         job = None
-    if job is None or not hmac.compare_digest(_mac(job.id, int(job.args["user_id"])), mac):
+    if (
+        job is None
+        or job.owner_id is None
+        or not hmac.compare_digest(_mac(job.id, job.owner_id), mac)
+    ):
         raise UnauthorizedError("Invalid credentials in Authorization header")
     if job.status != "running":
         raise UnauthorizedError("This job token is only valid while its job runs.")
-    user = session.get(Account, int(job.args["user_id"]))
+    user = session.get(Account, job.owner_id)
     if user is None:
         raise UnauthorizedError("The user who queued this job no longer exists.")
     return Principal(

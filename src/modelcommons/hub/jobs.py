@@ -32,8 +32,10 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def create_job(session: Session, kind: str, args: dict[str, Any]) -> Job:
-    job = Job(kind=kind, args=args, status="queued", log="")
+def create_job(
+    session: Session, kind: str, args: dict[str, Any], *, owner_id: int | None = None
+) -> Job:
+    job = Job(kind=kind, args=args, owner_id=owner_id, status="queued", log="")
     session.add(job)
     session.flush()
     return job

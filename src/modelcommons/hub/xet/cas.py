@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import StoredObject, XetDedupChunk, XetFile, XetFileXorb, XetXorb
-from modelcommons.errors import InvalidInputError, NotFoundError
+from modelcommons.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from modelcommons.hub.xet import format
 from modelcommons.storage import get_store
 
@@ -106,9 +107,15 @@ def register_shard(data: bytes) -> int:
                     f"The shard lists xorb {format.to_hex(xorb.hash)}, which was never uploaded."
                 )
         fresh = []
+        limit = get_settings().max_upload_bytes
         for file in files:
             if session.get(XetFile, format.to_hex(file.hash)) is None:
-                fresh.append((file, *_verify_file(session, file)))
+                segments, size = _verify_file(session, file)
+                if size > limit:
+                    raise PayloadTooLargeError(
+                        f"File {format.to_hex(file.hash)} has {size} bytes; the limit is {limit}."
+                    )
+                fresh.append((file, segments, size))
     registered = 0
     for file, segments, size in fresh:
         file_hex = format.to_hex(file.hash)

@@ -26,7 +26,7 @@ def _visible_job(session: Session, principal: Principal, job_id: int) -> Job:
     if principal.user is None:
         raise UnauthorizedError("Jobs are visible to the user who queued them; pass a token.")
     job = session.get(Job, job_id)
-    mine = job is not None and int(job.args.get("user_id", -1)) == principal.user.id
+    mine = job is not None and job.owner_id == principal.user.id
     if job is None or not (mine or principal.user.is_admin):
         raise NotFoundError(f"No job {job_id}.")
     return job
@@ -65,10 +65,9 @@ def queue_tune(body: JsonBody, principal: CurrentPrincipal, base: BaseUrl) -> di
         "recipe": {k: v for k, v in recipe.__dict__.items()},
         "push": push,
         "endpoint": base,
-        "user_id": principal.user.id,
     }
     with write_session() as session:
-        job = jobs.create_job(session, "tune", args)
+        job = jobs.create_job(session, "tune", args, owner_id=principal.user.id)
         answer = job_json(job, base)
     jobs.dispatch([answer["id"]])
     return answer
@@ -79,10 +78,10 @@ def list_jobs(principal: CurrentPrincipal, base: BaseUrl) -> list[dict[str, Any]
     if principal.user is None:
         raise UnauthorizedError("Pass a token to list your jobs.")
     with read_session() as session:
-        rows = session.scalars(select(Job).order_by(Job.id.desc()).limit(200))
-        return [
-            job_json(j, base) for j in rows if int(j.args.get("user_id", -1)) == principal.user.id
-        ]
+        rows = session.scalars(
+            select(Job).where(Job.owner_id == principal.user.id).order_by(Job.id.desc()).limit(200)
+        )
+        return [job_json(j, base) for j in rows]
 
 
 @router.get("/api/jobs/{job_id}")
