@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -92,17 +91,6 @@ def create_user(
         is_admin=is_admin,
         password_hash=_hasher.hash(password) if password else None,
     )
-
-
-def verify_password(session: Session, name: str, password: str) -> Account:
-    user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
-    try:
-        if user is None or user.password_hash is None:
-            raise VerificationError()
-        _hasher.verify(user.password_hash, password)
-    except VerificationError:
-        raise UnauthorizedError("Wrong user name or password.") from None
-    return user
 
 
 def create_org(session: Session, name: str, *, owner: str, fullname: str = "") -> Account:

@@ -19,7 +19,7 @@ from modelcommons.ml.recipe import Recipe
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody
 
 router = APIRouter()
-RECIPE_FIELDS = set(Recipe.__dataclass_fields__) - {"extra"}
+RECIPE_FIELDS = set(Recipe.__dataclass_fields__)
 
 
 def _visible_job(session: Session, principal: Principal, job_id: int) -> Job:
