@@ -22,14 +22,14 @@ def demo(
     from modelcommons.demo import seed
 
     if token is None:
-        from modelcommons.cli.serve import CREDENTIALS_FILE
+        from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
         from modelcommons.config import get_settings
 
         path = get_settings().home / CREDENTIALS_FILE
         if not path.exists():
             typer.secho("Error: no token. Next: commons demo --token <write token>", err=True)
             raise typer.Exit(1)
-        token = dict(line.split("=", 1) for line in path.read_text().splitlines())["token"]
+        token = read_credentials(path)["token"]
     seed(endpoint, token, say=typer.echo)
     typer.echo("Demo content is ready.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +26,11 @@ def prepare_database() -> None:
         raise CommonsError("The database schema is not up to date. Next: commons migrate")
 
 
+def read_credentials(path: Path) -> dict[str, str]:
+    """The key=value lines of the admin-credentials file."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
 def ensure_admin() -> str:
     """The first start creates an admin and a write token, saved (0600) in COMMONS_HOME.
     Returns the token the demo seeds with."""
@@ -39,9 +45,7 @@ def ensure_admin() -> str:
     with write_session() as session:
         admin = session.scalar(select(Account).where(Account.kind == "user", Account.is_admin))
         if admin is not None and path.exists():
-            creds = dict(
-                line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
-            )
+            creds = read_credentials(path)
             if "token" in creds:
                 typer.echo(f"Admin credentials: {path}")
                 return creds["token"]

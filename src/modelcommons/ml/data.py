@@ -48,15 +48,20 @@ def _read(path: Path) -> pd.DataFrame:
         raise InvalidInputError(f"Cannot read {path.name}: {exc}") from None
 
 
-def _data_files(source: str, *, endpoint: str | None, token: str | None) -> list[Path]:
-    local = Path(source)
-    if local.exists():
-        files = [local] if local.is_file() else sorted(local.rglob("*"))
-    else:
-        from huggingface_hub import snapshot_download
+def local_or_hub(
+    source: str, *, repo_type: str = "model", endpoint: str | None = None, token: str | None = None
+) -> Path:
+    """A local file or folder as it is; anything else, a repo fetched through the HF protocol."""
+    if Path(source).exists():
+        return Path(source)
+    from huggingface_hub import snapshot_download
 
-        folder = snapshot_download(source, repo_type="dataset", endpoint=endpoint, token=token)
-        files = sorted(Path(folder).rglob("*"))
+    return Path(snapshot_download(source, repo_type=repo_type, endpoint=endpoint, token=token))
+
+
+def _data_files(source: str, *, endpoint: str | None, token: str | None) -> list[Path]:
+    local = local_or_hub(source, repo_type="dataset", endpoint=endpoint, token=token)
+    files = [local] if local.is_file() else sorted(local.rglob("*"))
     files = [f for f in files if f.is_file() and f.suffix in SUFFIXES]
     if not files:
         raise InvalidInputError(f"{source} holds no CSV, JSON Lines or Parquet file.")

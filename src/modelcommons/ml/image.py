@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from modelcommons.errors import InvalidInputError
-from modelcommons.ml.data import Splits
+from modelcommons.ml.data import Splits, local_or_hub
 from modelcommons.ml.metrics import classification_metrics
 from modelcommons.ml.recipe import Recipe
 from modelcommons.ml.text import Progress, TrainResult
@@ -80,14 +80,6 @@ def features(model: Any, images: list[Any], config: dict[str, Any], batch: int =
     return torch.cat(out).numpy()
 
 
-def _fetch(base: str, token: str | None) -> Path:
-    if Path(base).exists():
-        return Path(base)
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(base, token=token))
-
-
 def train(
     recipe: Recipe, splits: Splits, out: Path, *, token: str | None, progress: Progress
 ) -> TrainResult:
@@ -97,7 +89,7 @@ def train(
     from modelcommons.ml.determinism import make_deterministic
     from modelcommons.ml.heads import fit_linear_head
 
-    folder = _fetch(recipe.base, token)
+    folder = local_or_hub(recipe.base, token=token)
     config = {**base_config(folder), "image_size": recipe.image_size}
     if "image" not in splits.train.columns:
         raise InvalidInputError("Image data needs an 'image' column (PNG or JPEG bytes).")

@@ -8,18 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from modelcommons.errors import InvalidInputError
+from modelcommons.ml.data import local_or_hub
 from modelcommons.ml.text import CLASSIFIER_FILE
 
 # Types a skops file may contain: scikit-learn estimators we write, nothing else.
 TRUSTED_SKOPS_PREFIXES = ("sklearn.", "numpy.")
-
-
-def _fetch(model: str, *, endpoint: str | None, token: str | None) -> Path:
-    if Path(model).exists():
-        return Path(model)
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(model, endpoint=endpoint, token=token))
 
 
 def load_skops(path: Path) -> Any:
@@ -51,7 +44,7 @@ def predict(
     model: str, inputs: Sequence[Any], *, endpoint: str | None = None, token: str | None = None
 ) -> list[dict[str, Any]]:
     """Label and score for each input: text for text models, a feature dict for tabular ones."""
-    folder = _fetch(model, endpoint=endpoint, token=token)
+    folder = local_or_hub(model, endpoint=endpoint, token=token)
     config = (
         json.loads((folder / "config.json").read_text())
         if (folder / "config.json").exists()

@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from modelcommons.errors import PayloadTooLargeError
+
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -73,6 +75,17 @@ def stream_object(
         headers=headers,
         media_type="application/octet-stream",
     )
+
+
+async def read_body(request: Request, cap: int, *, what: str) -> bytes:
+    """A request body held in memory, refused once it passes `cap` bytes."""
+    blocks, size = [], 0
+    async for block in request.stream():
+        blocks.append(block)
+        size += len(block)
+        if size > cap:
+            raise PayloadTooLargeError(f"The {what} exceeds {cap} bytes.")
+    return b"".join(blocks)
 
 
 def bytes_response(request: Request, data: bytes, headers: dict[str, str]) -> Response:

@@ -22,14 +22,13 @@ from modelcommons.db.models import FileEntry, XetXorb
 from modelcommons.errors import (
     InvalidInputError,
     NotFoundError,
-    PayloadTooLargeError,
     UnauthorizedError,
 )
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
 from modelcommons.server import signing
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl
-from modelcommons.server.transfer import stream_object
+from modelcommons.server.transfer import read_body, stream_object
 from modelcommons.storage import get_store
 
 router = APIRouter()
@@ -75,16 +74,6 @@ def cas_grant(request: Request) -> tokens.CasGrant:
 Grant = Annotated[tokens.CasGrant, Depends(cas_grant)]
 
 
-async def _body(request: Request, cap: int) -> bytes:
-    blocks, size = [], 0
-    async for block in request.stream():
-        blocks.append(block)
-        size += len(block)
-        if size > cap:
-            raise PayloadTooLargeError(f"The upload exceeds {cap} bytes.")
-    return b"".join(blocks)
-
-
 @router.post(CAS + "/v1/xorbs/{prefix}/{hash_hex}")
 async def upload_xorb(
     prefix: str, hash_hex: str, request: Request, grant: Grant
@@ -93,7 +82,7 @@ async def upload_xorb(
     if prefix != "default":
         raise InvalidInputError(f"Unknown xorb prefix {prefix!r}; use 'default'.")
     format.from_hex(hash_hex)
-    body = await _body(request, cas.MAX_XORB_BYTES)
+    body = await read_body(request, cas.MAX_XORB_BYTES, what="xorb")
     return {"was_inserted": await run_in_threadpool(cas.ingest_xorb, hash_hex, body)}
 
 
@@ -107,7 +96,7 @@ def xorb_exists(prefix: str, hash_hex: str, grant: Grant) -> Response:
 @router.post(CAS + "/v1/shards")
 async def upload_shard(request: Request, grant: Grant) -> dict[str, int]:
     grant.require("write")
-    body = await _body(request, MAX_SHARD_BYTES)
+    body = await read_body(request, MAX_SHARD_BYTES, what="shard")
     return {"result": await run_in_threadpool(cas.register_shard, body)}
 
 

@@ -22,6 +22,7 @@ from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl, decoded
+from modelcommons.server.transfer import read_body
 from modelcommons.storage import get_git
 
 router = APIRouter()
@@ -81,15 +82,6 @@ def preupload(
         oid = (existing.lfs_sha256 or existing.oid) if existing else None
         answer.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
     return {"files": answer, "commitOid": sha}
-
-
-async def _read_capped(request: Request, cap: int) -> bytes:
-    body = bytearray()
-    async for block in request.stream():
-        body += block
-        if len(body) > cap:
-            raise PayloadTooLargeError(f"The commit payload exceeds {cap} bytes.")
-    return bytes(body)
 
 
 def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Operation:
@@ -156,7 +148,9 @@ async def commit(
 
     target = await run_in_threadpool(authorize)
     limit = get_settings().max_upload_bytes
-    payload = await _read_capped(request, min(limit * 4 // 3 + 2**20, MAX_COMMIT_PAYLOAD))
+    payload = await read_body(
+        request, min(limit * 4 // 3 + 2**20, MAX_COMMIT_PAYLOAD), what="commit payload"
+    )
     header, operations = parse_commit_payload(payload, limit)
     summary, description = header.get("summary") or "", header.get("description") or ""
     if not isinstance(summary, str) or not isinstance(description, str):
