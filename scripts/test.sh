@@ -5,10 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-# git-lfs lets the clone test check LFS content too (without it, it checks the pointers).
-if ! command -v git-lfs >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq git-lfs) >/dev/null 2>&1 \
-    || echo "note: could not install git-lfs; the clone test will check LFS pointers only"
+# Debian packages the tests use: chromium for the browser tests (Playwright cannot download
+# its own browser here), git-lfs so that the clone test checks LFS content, not pointers.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v git-lfs >/dev/null || missing+=(git-lfs)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing ${missing[*]} (apt)..."
+  (apt-get install -y -qq "${missing[@]}" || (apt-get update -qq && apt-get install -y -qq "${missing[@]}")) \
+    >/dev/null 2>&1 || echo "note: could not install ${missing[*]}"
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -32,6 +32,7 @@ class Settings:
     worker_hub_url: str | None  # where job workers reach the hub through its own API
     lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
     lfs_part_size: int
+    signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
 
     @property
     def embedded_queue(self) -> bool:
@@ -70,7 +71,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("COMMONS_PUBLIC_URL") or "").rstrip("/") or None,
         secret_key=_secret_key(home, env.get("COMMONS_SECRET_KEY"), embedded),
         max_upload_bytes=int(env.get("COMMONS_MAX_UPLOAD_BYTES", 50 * GB)),
-        unsafe_files=env.get("COMMONS_UNSAFE_FILES", "warn"),
+        unsafe_files=_choice(env, "COMMONS_UNSAFE_FILES", ("warn", "block"), default="warn"),
         run_worker=env.get("COMMONS_RUN_WORKER", "1") not in ("0", "false", "no"),
         worker_hub_url=(
             env.get("COMMONS_WORKER_HUB_URL") or env.get("COMMONS_PUBLIC_URL") or ""
@@ -78,7 +79,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         or None,
         lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
         lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
+        signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
     )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...], *, default: str) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+    return value
 
 
 @cache

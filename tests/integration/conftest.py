@@ -18,9 +18,10 @@ from tests.integration import pg
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything here speaks the HF protocol and runs again on PostgreSQL."""
+    """Everything here but the browser tests speaks the HF protocol and runs again on
+    PostgreSQL."""
     for item in items:
-        if "/integration/" in str(item.path):
+        if "/integration/" in str(item.path) and item.get_closest_marker("web") is None:
             item.add_marker(pytest.mark.protocol)
 
 

@@ -38,6 +38,16 @@ def create_user(
     typer.echo(f"Created user {name}. Next: commons token create {name}")
 
 
+@user_app.command("invite")
+def invite_user() -> None:
+    """Print a one-time sign-up code, for hubs with COMMONS_SIGNUP=invite (valid 14 days)."""
+    from modelcommons.hub.sessions import create_invite
+
+    with _session() as session:
+        code = create_invite(session, None)
+    typer.echo(code)
+
+
 @token_app.command("create")
 def create_token(
     user: str,

@@ -93,6 +93,8 @@ class Repo(Base):
     base_models: Mapped[list[str] | None] = mapped_column(JSON)
     base_model_relation: Mapped[str | None] = mapped_column(String(32))
     datasets: Mapped[list[str] | None] = mapped_column(JSON)
+    # Lowercased words a search matches: the id, tags and the card's text (hub.search).
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     @property
     def repo_id(self) -> str:
@@ -255,3 +257,44 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Like(Base):
+    """A user likes a repo; Repo.likes counts these rows."""
+
+    __tablename__ = "likes"
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A browser's login. Only the cookie's sha256 is kept, so a leaked table logs no one in;
+    kept in the database so that any server process can answer any request."""
+
+    __tablename__ = "web_sessions"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Invite(Base):
+    """A one-time sign-up code for invite-only hubs; only its sha256 is kept."""
+
+    __tablename__ = "invites"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    used_by: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)

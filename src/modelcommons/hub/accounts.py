@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Account, Membership, Token
@@ -17,7 +17,7 @@ from modelcommons.hub.names import validate_namespace
 ROLES = ("read", "write", "admin")
 TOKEN_ROLES = ("read", "write")
 TOKEN_PREFIX = "mc_"
-_hasher = PasswordHasher()
+PASSWORDS = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def create_user(
         email=email,
         fullname=fullname or name,
         is_admin=is_admin,
-        password_hash=_hasher.hash(password) if password else None,
+        password_hash=PASSWORDS.hash(password) if password else None,
     )
 
 
@@ -143,3 +143,25 @@ def authenticate_token(session: Session, secret: str) -> Principal:
     return Principal(
         user=user, token_role=token.role, token_name=token.name, org_roles=org_roles(session, user)
     )
+
+
+def list_tokens(session: Session, user: Account) -> list[Token]:
+    stmt = select(Token).where(Token.user_id == user.id).order_by(Token.created_at.desc())
+    return list(session.scalars(stmt))
+
+
+def revoke_token(session: Session, user: Account, token_id: int) -> None:
+    """Delete one of the user's tokens; clients using it get 401 from the next request."""
+    result = session.execute(delete(Token).where(Token.id == token_id, Token.user_id == user.id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError("No such token.")
+
+
+def members(session: Session, org: Account) -> list[tuple[Account, str]]:
+    rows = session.execute(
+        select(Account, Membership.role)
+        .join(Membership, Membership.user_id == Account.id)
+        .where(Membership.org_id == org.id)
+        .order_by(Account.name)
+    )
+    return [(account, role) for account, role in rows]

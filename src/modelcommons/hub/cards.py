@@ -92,6 +92,17 @@ def index_tags(card: CardMetadata, *, languages: list[str]) -> list[str]:
     return list(seen)
 
 
+def card_body(text: str) -> str:
+    """The card's markdown without its front matter."""
+    match = _FRONT_MATTER.match(text)
+    return text[match.end() :].lstrip("\r\n") if match else text
+
+
+def search_text(card: CardMetadata, text: str, *, limit: int = 20_000) -> str:
+    """What free-text search matches besides the repo id: the tags and the card's words."""
+    return " ".join([*card.tags, card_body(text)[:limit]]).lower()
+
+
 def validate_card(text: str) -> list[str]:
     """Problems a person should see before committing; they are warnings, never refusals."""
     data, error = _front_matter(text)

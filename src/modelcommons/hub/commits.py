@@ -22,9 +22,10 @@ from modelcommons.errors import (
     StaleParentError,
 )
 from modelcommons.hub import cards, jobs, refs, scans
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object, pointer, validate_oid
 from modelcommons.hub.names import validate_path
-from modelcommons.hub.repos import set_tags
+from modelcommons.hub.repos import new_repo, set_tags
 from modelcommons.storage import get_git
 from modelcommons.storage.git import TreeLeaf
 
@@ -155,11 +156,10 @@ def _all_rows(session: Session, repo: Repo, sha: str | None) -> dict[str, FileEn
 
 def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
     card_blob = files.get(CARD_PATH)
-    if card_blob is None or card_blob.lfs_sha256:
-        card = cards.CardMetadata()
-    else:
+    text = ""
+    if card_blob is not None and not card_blob.lfs_sha256:
         text = get_git().blob_data(card_blob.blob_id).decode("utf-8", errors="replace")
-        card = cards.parse_card(text)
+    card = cards.parse_card(text)
     repo.card_data, repo.card_error = card.data, card.error
     repo.license, repo.pipeline_tag, repo.library_name = (
         card.license,
@@ -168,6 +168,7 @@ def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
     )
     repo.base_models, repo.base_model_relation = card.base_models, card.base_model_relation
     repo.datasets = card.datasets
+    repo.search_text = cards.search_text(card, text)
     set_tags(session, repo, card.tags)
 
 
@@ -250,6 +251,15 @@ def create_commit(
         jobs.dispatch(job_ids)
         return CommitResult(sha=sha, parent=head)
     raise ConflictError(f"The branch {branch} is too busy; retry the commit.")
+
+
+def create_repo(principal: Principal, *, repo_type: str, repo_id: str, private: bool) -> Repo:
+    """A new repo with its first commit (a .gitattributes that sends binaries to LFS)."""
+    with write_session() as session:
+        repo = new_repo(session, principal, repo_type=repo_type, repo_id=repo_id, private=private)
+    assert principal.user is not None
+    initial_commit(repo, author=principal.user.name)
+    return repo
 
 
 def initial_commit(repo: Repo, *, author: str) -> CommitResult:

@@ -12,10 +12,7 @@ from sqlalchemy.orm import Session
 
 from modelcommons.db.models import FileEntry, Repo
 from modelcommons.errors import EntryNotFoundError
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from modelcommons.hub.names import escape_like
 
 
 def get_entry(session: Session, repo: Repo, sha: str, path: str) -> FileEntry:
@@ -51,7 +48,7 @@ def list_tree(
     stmt = select(FileEntry).where(FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha)
     if recursive and path:
         stmt = stmt.where(
-            or_(FileEntry.dir == path, FileEntry.dir.like(_escape_like(path) + "/%", escape="\\"))
+            or_(FileEntry.dir == path, FileEntry.dir.like(escape_like(path) + "/%", escape="\\"))
         )
     elif not recursive:
         stmt = stmt.where(FileEntry.dir == path)

@@ -94,3 +94,8 @@ def validate_ref_name(name: str) -> str:
     ):
         raise InvalidInputError(f"Invalid branch or tag name {name!r}.")
     return name
+
+
+def escape_like(text: str) -> str:
+    """Text matched literally inside a SQL LIKE pattern with ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Account, Repo, RepoRedirect, RepoTag, utcnow
@@ -17,7 +17,7 @@ from modelcommons.errors import (
     UnauthorizedError,
 )
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.names import split_repo_id, validate_repo_type
+from modelcommons.hub.names import escape_like, split_repo_id, validate_repo_type
 
 _LEVELS = {"read": 0, "write": 1, "admin": 2}
 
@@ -165,20 +165,48 @@ _SORTS = {
 }
 
 
+def _visible_to(principal: Principal) -> ColumnElement[bool]:
+    if principal.user and principal.user.is_admin:
+        return true()
+    mine = [principal.user.name, *principal.org_roles] if principal.user else []
+    return or_(Repo.private.is_(False), Repo.namespace.in_(mine))
+
+
+FACETS = {"task": Repo.pipeline_tag, "library": Repo.library_name, "license": Repo.license}
+
+
+def facet_counts(
+    session: Session, principal: Principal, repo_type: str, *, top: int = 12
+) -> dict[str, list[tuple[str, int]]]:
+    """The most common tasks, libraries and licenses among the repos one can see."""
+    counts = {}
+    for facet, column in FACETS.items():
+        stmt = (
+            select(column, func.count())
+            .where(Repo.type == repo_type, column.is_not(None), _visible_to(principal))
+            .group_by(column)
+            .order_by(func.count().desc(), column)
+            .limit(top)
+        )
+        counts[facet] = [(str(value), int(n)) for value, n in session.execute(stmt)]
+    return counts
+
+
 def list_repos(
     session: Session, principal: Principal, repo_type: str, query: RepoQuery
 ) -> tuple[list[Repo], bool]:
     """One page of repos visible to the principal; second value: whether more follow."""
     repo_type = _check_supported(repo_type)
-    stmt = select(Repo).where(Repo.type == repo_type)
-    if not (principal.user and principal.user.is_admin):
-        mine = [principal.user.name, *principal.org_roles] if principal.user else []
-        stmt = stmt.where(or_(Repo.private.is_(False), Repo.namespace.in_(mine)))
-    if query.search:
-        pattern = "%" + query.search.lower().replace("\\", "\\\\").replace("%", "\\%")
-        pattern = pattern.replace("_", "\\_") + "%"
-        full_id = func.lower(Repo.namespace + "/" + Repo.name)
-        stmt = stmt.where(full_id.like(pattern, escape="\\"))
+    stmt = select(Repo).where(Repo.type == repo_type, _visible_to(principal))
+    full_id = func.lower(Repo.namespace + "/" + Repo.name)
+    for term in (query.search or "").lower().split():
+        pattern = "%" + escape_like(term) + "%"
+        stmt = stmt.where(
+            or_(
+                full_id.like(pattern, escape="\\"),
+                Repo.search_text.like(pattern, escape="\\"),
+            )
+        )
     if query.author:
         stmt = stmt.where(Repo.namespace == query.author)
     for tag in query.filters:

@@ -26,6 +26,7 @@ class RawPathRouting:
 def create_app() -> FastAPI:
     from modelcommons.server.api import git, jobs, storage, xet
     from modelcommons.server.api.hf import auth, lfs, refs, repos, resolve, tree, upload
+    from modelcommons.web import install_web
 
     app = FastAPI(title="Model Commons", version=__version__, docs_url="/api/docs", redoc_url=None)
     install_error_handlers(app)
@@ -35,6 +36,8 @@ def create_app() -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    install_web(app)  # last: its catch-all page routes must not shadow API routes
 
     app.add_middleware(RawPathRouting)
     return app

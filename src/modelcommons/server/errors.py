@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from modelcommons.errors import CommonsError
+from modelcommons.web.errors import error_page, wants_html
 
 log = logging.getLogger("modelcommons.server")
 
@@ -33,19 +34,27 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _commons_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _commons_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CommonsError)
+    if wants_html(request):
+        return error_page(request, exc.status, exc.message)
     return error_response(exc.status, exc.message, code=exc.code, **exc.extra)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if wants_html(request):
+        message = "There is no page at this address." if exc.status_code == 404 else exc.detail
+        return error_page(request, exc.status_code, str(message))
     return error_response(exc.status_code, str(exc.detail))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "Internal server error; the hub's log has the details.")
+    message = "Internal server error; the hub's log has the details."
+    if wants_html(request):
+        return error_page(request, 500, message)
+    return error_response(500, message)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

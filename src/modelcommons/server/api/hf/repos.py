@@ -55,20 +55,13 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
     if visibility not in ("public", "private"):
         raise InvalidInputError(f"Invalid visibility {visibility!r}: public or private.")
     try:
-        with write_session() as session:
-            repo = hub_repos.new_repo(
-                session,
-                principal,
-                repo_type=repo_type,
-                repo_id=repo_id,
-                private=visibility == "private",
-            )
+        repo = commits.create_repo(
+            principal, repo_type=repo_type, repo_id=repo_id, private=visibility == "private"
+        )
     except ConflictError as exc:
         prefix = shapes.URL_PREFIX.get(repo_type, "")
         exc.extra["url"] = f"{base}/{prefix}{exc.extra.get('repo_id', repo_id)}"
         raise
-    assert principal.user is not None
-    commits.initial_commit(repo, author=principal.user.name)
     return {"url": shapes.repo_url(base, repo), "name": repo.repo_id, "id": str(repo.id)}
 
 

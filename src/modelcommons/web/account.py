@@ -1,0 +1,143 @@
+"""Accounts in the browser: sign up, log in, log out, and tokens for the clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.errors import CommonsError
+from modelcommons.hub import accounts, sessions
+from modelcommons.hub.accounts import Principal
+from modelcommons.web import auth
+from modelcommons.web.auth import SignedIn
+from modelcommons.web.forms import read_form, text
+from modelcommons.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _next(value: str) -> str:
+    """Where to go after logging in: only a path on this hub (no open redirect)."""
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+def _logged_in(request: Request, key: str, target: str) -> Response:
+    response = RedirectResponse(_next(target), status_code=303)
+    auth.set_session_cookie(request, response, key)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    context = {"next": _next(request.query_params.get("next", "/")), "values": {}}
+    return render(request, "login.html", context)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    name, target = text(form, "username"), _next(text(form, "next", "/"))
+
+    def check() -> str:
+        with write_session() as session:
+            user = sessions.verify_password(session, name, text(form, "password"))
+            return sessions.start_session(session, user)
+
+    try:
+        key = await run_in_threadpool(check)
+    except CommonsError as exc:
+        context = {"next": target, "values": {"username": name}, "error": exc.message}
+        return render(request, "login.html", context, status=exc.status)
+    return _logged_in(request, key, target)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request) -> HTMLResponse:
+    context = {"policy": get_settings().signup, "values": {}}
+    return render(request, "signup.html", context)
+
+
+@router.post("/signup")
+async def signup(request: Request) -> Response:
+    form = await read_form(request)
+    values = {k: text(form, k) for k in ("username", "email", "invite")}
+    policy = get_settings().signup
+
+    def create() -> str:
+        with write_session() as session:
+            user = sessions.sign_up(
+                session,
+                name=values["username"],
+                password=text(form, "password"),
+                email=values["email"],
+                policy=policy,
+                invite_code=values["invite"],
+            )
+            return sessions.start_session(session, user)
+
+    try:
+        key = await run_in_threadpool(create)
+    except CommonsError as exc:
+        context = {"policy": policy, "values": values, "error": exc.message}
+        return render(request, "signup.html", context, status=exc.status)
+    return _logged_in(request, key, "/" + values["username"])
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    key = request.cookies.get(auth.SESSION_COOKIE)
+    if key:
+        with write_session() as session:
+            sessions.end_session(session, key)
+    response = RedirectResponse("/", status_code=303)
+    auth.clear_session_cookie(response)
+    return response
+
+
+def _tokens_page(
+    request: Request, principal: Principal, *, created: str | None = None, error: str | None = None
+) -> HTMLResponse:
+    assert principal.user is not None
+    with read_session() as session:
+        tokens = accounts.list_tokens(session, principal.user)
+    context: dict[str, Any] = {"tokens": tokens, "created": created, "error": error}
+    return render(request, "tokens.html", context, status=400 if error else 200)
+
+
+@router.get("/settings/tokens", response_class=HTMLResponse)
+def tokens(request: Request, principal: SignedIn) -> HTMLResponse:
+    return _tokens_page(request, principal)
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+async def create_token(request: Request, principal: SignedIn) -> HTMLResponse:
+    """The new secret is shown on this response only; it is never stored or shown again."""
+    form = await read_form(request)
+    assert principal.user is not None
+    user = principal.user.name
+
+    def create() -> str:
+        with write_session() as session:
+            name = text(form, "name") or "unnamed"
+            return accounts.create_token(session, user, name=name, role=text(form, "role"))[1]
+
+    try:
+        secret = await run_in_threadpool(create)
+    except CommonsError as exc:
+        return _tokens_page(request, principal, error=exc.message)
+    return _tokens_page(request, principal, created=secret)
+
+
+@router.post("/settings/tokens/{token_id}/delete")
+async def revoke_token(request: Request, principal: SignedIn, token_id: int) -> Response:
+    await read_form(request)
+    assert principal.user is not None
+    with write_session() as session:
+        accounts.revoke_token(session, principal.user, token_id)
+    return RedirectResponse("/settings/tokens", status_code=303)

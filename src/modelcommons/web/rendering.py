@@ -1,0 +1,128 @@
+"""Templates, markdown and syntax highlighting for the web pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+from modelcommons import __version__
+from modelcommons.db.models import Repo, utcnow
+from modelcommons.web import auth
+
+HERE = Path(__file__).parent
+URL_PREFIX = {"model": "", "dataset": "datasets/"}
+_FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
+_INLINE_FORMATTER = HtmlFormatter(nowrap=True)  # markdown-it adds the <pre><code> itself
+
+
+def _highlight_code(code: str, language: str, _attrs: Any) -> str:
+    try:
+        lexer = get_lexer_by_name(language) if language else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return str(highlight(code, lexer, _INLINE_FORMATTER))
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # Raw HTML stays off: a card is written by anyone and must not run script on our pages.
+    md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_code})
+    return md.enable(["table", "strikethrough"])
+
+
+def render_markdown(text: str) -> Markup:
+    return Markup(_markdown().render(text))
+
+
+def highlight_file(path: str, text: str) -> Markup:
+    try:
+        lexer = get_lexer_for_filename(path, stripnl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False)
+    return Markup(highlight(text, lexer, _FORMATTER))
+
+
+@cache
+def pygments_css() -> str:
+    return str(_FORMATTER.get_style_defs([".highlight", ".markdown pre"]))
+
+
+def repo_href(repo: Repo, *parts: str) -> str:
+    """The web path of a repo, or of a page under it (parts are quoted, '/' kept)."""
+    tail = "".join("/" + quote(p, safe="/") for p in parts if p)
+    return f"/{URL_PREFIX[repo.type]}{repo.repo_id}{tail}"
+
+
+def filesize(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    seconds = (utcnow() - moment).total_seconds()
+    for span, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day")):
+        if seconds >= span:
+            count = int(seconds // span)
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    for span, unit in ((3600, "hour"), (60, "minute")):
+        if seconds >= span:
+            count = int(seconds // span)
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def compact(number: int) -> str:
+    if number >= 1_000_000:
+        return f"{number / 1_000_000:.1f}M"
+    if number >= 1000:
+        return f"{number / 1000:.1f}k"
+    return str(number)
+
+
+def with_query(request: Request, **changes: object) -> str:
+    """This page's URL with some query parameters changed (None removes one)."""
+    params = {k: v for k, v in request.query_params.items() if k not in changes}
+    params.update({k: str(v) for k, v in changes.items() if v not in (None, "")})
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+@cache
+def templates() -> Jinja2Templates:
+    found = Jinja2Templates(directory=HERE / "templates")
+    env = found.env
+    env.filters.update(filesize=filesize, ago=ago, compact=compact, markdown=render_markdown)
+    env.globals.update(repo_href=repo_href, with_query=with_query, version=__version__)
+    return found
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    """Render a page; every page knows who is logged in and carries the form CSRF token."""
+    token, is_new = auth.csrf_token(request)
+    page_context = {"me": auth.web_principal(request).user, "csrf": token, **(context or {})}
+    response = templates().TemplateResponse(request, name, page_context, status_code=status)
+    if is_new:
+        auth.set_csrf_cookie(request, response, token)
+    return response

@@ -1,0 +1,314 @@
+"""Reading a repo in the browser: its card, files, file viewer, history and commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.engine import read_session
+from modelcommons.db.models import Commit, FileEntry, Repo
+from modelcommons.errors import CommonsError, EntryNotFoundError, RevisionNotFoundError
+from modelcommons.hub import cards, files, likes, previews, refs, repos
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.commits import CARD_PATH
+from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
+from modelcommons.server.deps import base_url, decoded
+from modelcommons.web.auth import WebPrincipal
+from modelcommons.web.rendering import highlight_file, render, render_markdown
+from modelcommons.web.snippets import snippets_for
+
+router = APIRouter(include_in_schema=False)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
+COMMITS_PER_PAGE = 50
+
+
+@dataclass
+class RepoView:
+    """What every page of a repo shows in its header."""
+
+    repo: Repo
+    rev: str
+    sha: str
+    branches: list[RefInfo]
+    tags: list[RefInfo]
+    liked: bool
+    can_write: bool
+    can_admin: bool
+
+    def as_context(self) -> dict[str, Any]:
+        return {"view": self, "repo": self.repo, "rev": self.rev, "sha": self.sha}
+
+
+def open_repo(
+    session: Session, principal: Principal, repo_type: str, namespace: str, name: str, rev: str
+) -> RepoView:
+    repo = repos.get_repo(session, principal, repo_type, f"{namespace}/{name}")
+    sha = refs.resolve_revision(session, repo, rev)
+    found = refs.list_refs(session, repo)
+    role = principal.role_in(repo.namespace)
+    return RepoView(
+        repo=repo,
+        rev=rev,
+        sha=sha,
+        branches=found["branches"],
+        tags=found["tags"],
+        liked=likes.likes(session, principal, repo),
+        can_write=role in ("write", "admin"),
+        can_admin=role == "admin",
+    )
+
+
+def read_card(session: Session, repo: Repo, sha: str) -> str | None:
+    """README.md's text at a commit, when it exists and is not an LFS file."""
+    try:
+        entry = files.get_file(session, repo, sha, CARD_PATH)
+    except EntryNotFoundError:
+        return None
+    if entry.lfs_sha256:
+        return None
+    return previews.head_bytes(session, entry).decode("utf-8", errors="replace")
+
+
+def _first_table(session: Session, repo: Repo, sha: str) -> FileEntry | None:
+    tables = [e for e in files.files_at(session, repo, sha).values() if previews.is_table(e.path)]
+    return min(tables, key=lambda e: (e.path.count("/"), e.path), default=None)
+
+
+def _preview(session: Session, entry: FileEntry | None) -> tuple[Any, str | None]:
+    if entry is None:
+        return None, None
+    try:
+        return previews.preview_table(session, entry), None
+    except CommonsError as exc:
+        return None, exc.message
+
+
+def _repo_page(
+    request: Request, principal: Principal, repo_type: str, namespace: str, name: str
+) -> HTMLResponse:
+    with read_session() as session:
+        view = open_repo(session, principal, repo_type, namespace, name, DEFAULT_BRANCH)
+        text = read_card(session, view.repo, view.sha)
+        table_file = _first_table(session, view.repo, view.sha) if repo_type == "dataset" else None
+        table, table_error = _preview(session, table_file)
+        file_count = len(files.files_at(session, view.repo, view.sha))
+    return render(
+        request,
+        "repo.html",
+        {
+            **view.as_context(),
+            "tab": "card",
+            "card_html": render_markdown(cards.card_body(text)) if text else None,
+            "meta": view.repo.card_data or {},
+            "table_file": table_file,
+            "table": table,
+            "table_error": table_error,
+            "file_count": file_count,
+            "snippets": snippets_for(view.repo, base_url(request)),
+        },
+    )
+
+
+def _commit_titles(session: Session, repo: Repo, shas: set[str]) -> dict[str, Commit]:
+    if not shas:
+        return {}
+    stmt = select(Commit).where(Commit.repo_id == repo.id, Commit.sha.in_(shas))
+    return {c.sha: c for c in session.scalars(stmt)}
+
+
+def _breadcrumbs(path: str) -> list[tuple[str, str]]:
+    parts = [p for p in path.split("/") if p]
+    return [(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)]
+
+
+def _tree_page(
+    request: Request,
+    principal: Principal,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    path: str,
+) -> HTMLResponse:
+    with read_session() as session:
+        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
+        commits = _commit_titles(
+            session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
+        )
+    entries.sort(key=lambda e: (e.kind != "directory", e.path.lower()))
+    return render(
+        request,
+        "tree.html",
+        {
+            **view.as_context(),
+            "tab": "files",
+            "path": path,
+            "crumbs": _breadcrumbs(path),
+            "entries": entries,
+            "commits": commits,
+        },
+    )
+
+
+def _blob_page(
+    request: Request,
+    principal: Principal,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    rev: str,
+    path: str,
+) -> HTMLResponse:
+    with read_session() as session:
+        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        entry = files.get_file(session, view.repo, view.sha, path)
+        kind, content, truncated = "binary", None, False
+        table, table_error = None, None
+        if path.lower().endswith(IMAGE_SUFFIXES):
+            kind = "image"
+        else:
+            head = previews.head_bytes(session, entry, previews.TEXT_BYTES)
+            if b"\0" not in head[:8192]:
+                kind, truncated = "text", entry.size > len(head)
+                text = head.decode("utf-8", errors="replace")
+                if previews.is_table(path):
+                    table, table_error = _preview(session, entry)
+                content = highlight_file(path, text)
+            elif previews.is_table(path):
+                kind = "table"
+                table, table_error = _preview(session, entry)
+        last = _commit_titles(session, view.repo, {entry.last_commit_sha or ""})
+    return render(
+        request,
+        "blob.html",
+        {
+            **view.as_context(),
+            "tab": "files",
+            "path": path,
+            "crumbs": _breadcrumbs(path),
+            "entry": entry,
+            "kind": kind,
+            "content": content,
+            "truncated": truncated,
+            "table": table,
+            "table_error": table_error,
+            "last_commit": last.get(entry.last_commit_sha or ""),
+        },
+    )
+
+
+def _commits_page(
+    request: Request, principal: Principal, repo_type: str, namespace: str, name: str, rev: str
+) -> HTMLResponse:
+    raw_page = request.query_params.get("p", "0")
+    page = int(raw_page) if raw_page.isdigit() else 0
+    with read_session() as session:
+        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        history = refs.commit_history(session, view.repo, view.sha)
+    shown = history[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
+    return render(
+        request,
+        "commits.html",
+        {
+            **view.as_context(),
+            "tab": "history",
+            "commits": shown,
+            "page": page,
+            "more": (page + 1) * COMMITS_PER_PAGE < len(history),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    status: str  # "added" | "modified" | "deleted"
+    size_before: int | None
+    size_after: int | None
+
+
+def changes_between(before: dict[str, FileEntry], after: dict[str, FileEntry]) -> list[Change]:
+    changed = []
+    for path in sorted(before.keys() | after.keys()):
+        old, new = before.get(path), after.get(path)
+        if old is not None and new is not None and old.oid == new.oid:
+            continue
+        status = "added" if old is None else "deleted" if new is None else "modified"
+        changed.append(Change(path, status, old.size if old else None, new.size if new else None))
+    return changed
+
+
+def _commit_page(
+    request: Request, principal: Principal, repo_type: str, namespace: str, name: str, sha: str
+) -> HTMLResponse:
+    with read_session() as session:
+        view = open_repo(session, principal, repo_type, namespace, name, sha)
+        commit = session.get(Commit, (view.repo.id, view.sha))
+        if commit is None:
+            raise RevisionNotFoundError(f"No commit {sha} in {view.repo.repo_id}.")
+        parent = commit.parents.split()[0] if commit.parents else None
+        before = files.files_at(session, view.repo, parent) if parent else {}
+        after = files.files_at(session, view.repo, view.sha)
+    return render(
+        request,
+        "commit.html",
+        {
+            **view.as_context(),
+            "tab": "history",
+            "commit": commit,
+            "parent": parent,
+            "changes": changes_between(before, after),
+        },
+    )
+
+
+def _routes(prefix: str, repo_type: str) -> None:
+    base = prefix + "/{namespace}/{name}"
+
+    @router.get(base, response_class=HTMLResponse, name=f"web_repo_{repo_type}")
+    def repo_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
+        return _repo_page(request, principal, repo_type, namespace, name)
+
+    @router.get(base + "/tree/{rev}", response_class=HTMLResponse, name=f"web_root_{repo_type}")
+    def tree_root(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
+    ) -> Any:
+        return _tree_page(request, principal, repo_type, namespace, name, decoded(rev), "")
+
+    @router.get(base + "/tree/{rev}/{path:path}", response_class=HTMLResponse)
+    def tree(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
+    ) -> Any:
+        return _tree_page(
+            request, principal, repo_type, namespace, name, decoded(rev), decoded(path)
+        )
+
+    @router.get(base + "/blob/{rev}/{path:path}", response_class=HTMLResponse)
+    def blob(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
+    ) -> Any:
+        return _blob_page(
+            request, principal, repo_type, namespace, name, decoded(rev), decoded(path)
+        )
+
+    @router.get(base + "/commits/{rev}", response_class=HTMLResponse)
+    def commits(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
+    ) -> Any:
+        return _commits_page(request, principal, repo_type, namespace, name, decoded(rev))
+
+    @router.get(base + "/commit/{sha}", response_class=HTMLResponse)
+    def commit(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, sha: str
+    ) -> Any:
+        return _commit_page(request, principal, repo_type, namespace, name, sha)
+
+
+for _prefix, _type in (("/datasets", "dataset"), ("", "model")):
+    _routes(_prefix, _type)
