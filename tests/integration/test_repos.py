@@ -212,3 +212,29 @@ def test_organizations_and_roles(hub, alice):
     with pytest.raises(HfHubHTTPError):
         HfApi(endpoint=hub, token=writer.token).delete_repo(rid)
     HfApi(endpoint=hub, token=alice.token).delete_repo(rid)
+
+
+def test_likes_count_once_and_unlike_with_the_client(api, repo_id, hub, alice, bob):
+    like = f"{hub}/api/models/{repo_id}/like"
+    for _ in range(2):  # liking twice counts once
+        response = httpx.post(like, headers={"authorization": f"Bearer {bob.token}"})
+        assert response.status_code == 200
+    assert api.model_info(repo_id).likes == 1
+    bob_api = HfApi(endpoint=hub, token=bob.token)
+    assert repo_id in bob_api.list_liked_repos(bob.name).models
+    assert httpx.post(like).status_code == 401  # anonymous
+    bob_api.unlike(repo_id)
+    assert api.model_info(repo_id).likes == 0
+    assert repo_id not in bob_api.list_liked_repos(bob.name).models
+
+
+def test_search_matches_words_of_the_card_and_every_term(api, repo_id):
+    word = "zebra" + uuid.uuid4().hex[:6]
+    api.upload_file(
+        path_or_fileobj=f"---\ntags: [fish]\n---\n# About {word} detection\n".encode(),
+        path_in_repo="README.md",
+        repo_id=repo_id,
+    )
+    assert [m.id for m in api.list_models(search=word)] == [repo_id]
+    assert [m.id for m in api.list_models(search=f"{word} fish")] == [repo_id]
+    assert [m.id for m in api.list_models(search=f"{word} unrelated-term")] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,12 @@ def likes(session: Session, principal: Principal, repo: Repo) -> bool:
     return session.get(Like, (principal.user.id, repo.id)) is not None
 
 
-def liked_repos(session: Session, user_id: int) -> list[Repo]:
-    stmt = select(Repo).join(Like, Like.repo_id == Repo.id).where(Like.user_id == user_id)
-    return list(session.scalars(stmt.order_by(Like.created_at.desc())))
+def liked_repos(session: Session, user_id: int) -> list[tuple[Repo, datetime]]:
+    """The repos a user likes, newest like first, with when; callers filter visibility."""
+    stmt = (
+        select(Repo, Like.created_at)
+        .join(Like, Like.repo_id == Repo.id)
+        .where(Like.user_id == user_id)
+        .order_by(Like.created_at.desc())
+    )
+    return [(repo, liked_at) for repo, liked_at in session.execute(stmt)]

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from modelcommons.web import account, browse, publish, repo_pages
 from modelcommons.web.auth import WebPrincipal
+from modelcommons.web.errors import RepoMoved, redirect_moved
 from modelcommons.web.rendering import HERE, pygments_css
 
 _first = APIRouter(include_in_schema=False)
@@ -29,6 +30,7 @@ def account_page(request: Request, principal: WebPrincipal, name: str) -> HTMLRe
 
 
 def install_web(app: FastAPI) -> None:
+    app.add_exception_handler(RepoMoved, redirect_moved)
     app.include_router(_first)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (account, browse, publish, repo_pages):

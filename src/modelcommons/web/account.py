@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +14,7 @@ from modelcommons.hub.accounts import Principal
 from modelcommons.web import auth
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.forms import read_form, text
-from modelcommons.web.rendering import render
+from modelcommons.web.rendering import form_page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,8 +49,8 @@ async def login(request: Request) -> Response:
     try:
         key = await run_in_threadpool(check)
     except CommonsError as exc:
-        context = {"next": target, "values": {"username": name}, "error": exc.message}
-        return render(request, "login.html", context, status=exc.status)
+        context = {"next": target, "values": {"username": name}}
+        return form_page(request, "login.html", context, exc)
     return _logged_in(request, key, target)
 
 
@@ -83,8 +81,7 @@ async def signup(request: Request) -> Response:
     try:
         key = await run_in_threadpool(create)
     except CommonsError as exc:
-        context = {"policy": policy, "values": values, "error": exc.message}
-        return render(request, "signup.html", context, status=exc.status)
+        return form_page(request, "signup.html", {"policy": policy, "values": values}, exc)
     return _logged_in(request, key, "/" + values["username"])
 
 
@@ -101,13 +98,18 @@ async def logout(request: Request) -> Response:
 
 
 def _tokens_page(
-    request: Request, principal: Principal, *, created: str | None = None, error: str | None = None
+    request: Request,
+    principal: Principal,
+    *,
+    created: str | None = None,
+    error: CommonsError | None = None,
 ) -> HTMLResponse:
     assert principal.user is not None
     with read_session() as session:
         tokens = accounts.list_tokens(session, principal.user)
-    context: dict[str, Any] = {"tokens": tokens, "created": created, "error": error}
-    return render(request, "tokens.html", context, status=400 if error else 200)
+    response = form_page(request, "tokens.html", {"tokens": tokens, "created": created}, error)
+    response.headers["Cache-Control"] = "no-store"  # it may show a new token's secret
+    return response
 
 
 @router.get("/settings/tokens", response_class=HTMLResponse)
@@ -130,7 +132,7 @@ async def create_token(request: Request, principal: SignedIn) -> HTMLResponse:
     try:
         secret = await run_in_threadpool(create)
     except CommonsError as exc:
-        return _tokens_page(request, principal, error=exc.message)
+        return _tokens_page(request, principal, error=exc)
     return _tokens_page(request, principal, created=secret)
 
 

@@ -11,7 +11,7 @@ from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub import accounts, likes
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.repos import RepoQuery, facet_counts, list_repos
+from modelcommons.hub.repos import RepoQuery, can_see, facet_counts, list_repos
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.rendering import render
 
@@ -129,7 +129,7 @@ def account_page(request: Request, principal: Principal, name: str) -> HTMLRespo
         else:
             people = []
             orgs = sorted(accounts.org_roles(session, account))
-            liked = [r for r in likes.liked_repos(session, account.id) if not r.private]
+            liked = [r for r, _ in likes.liked_repos(session, account.id) if can_see(principal, r)]
     return render(
         request,
         "account.html",

@@ -25,7 +25,7 @@ from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
 from modelcommons.storage import get_store
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.forms import read_form, text, uploads
-from modelcommons.web.rendering import render, repo_href
+from modelcommons.web.rendering import form_page, repo_href
 from modelcommons.web.repo_pages import RepoView, open_repo, read_card
 
 router = APIRouter(include_in_schema=False)
@@ -49,16 +49,17 @@ def new_repo_form(request: Request, principal: SignedIn) -> HTMLResponse:
 
 
 def _new_repo_page(
-    request: Request, principal: Principal, values: dict[str, str], error: str | None = None
+    request: Request,
+    principal: Principal,
+    values: dict[str, str],
+    error: CommonsError | None = None,
 ) -> HTMLResponse:
     context = {
         "owners": _owners(principal),
         "licenses": sorted(LICENSES.values(), key=lambda t: t.id),
         "values": values,
-        "error": error,
     }
-    status = 400 if error else 200
-    return render(request, "new_repo.html", context, status=status)
+    return form_page(request, "new_repo.html", context, error)
 
 
 @router.post("/new")
@@ -81,7 +82,7 @@ async def create_repo(request: Request, principal: SignedIn) -> Response:
             card = NEW_CARD.format(license=values["license"], name=repo.name, kind=repo.type)
             await run_in_threadpool(_commit, principal, repo, [AddFile(CARD_PATH, card.encode())])
     except CommonsError as exc:
-        return _new_repo_page(request, principal, values, exc.message)
+        return _new_repo_page(request, principal, values, exc)
     return _see_other(repo_href(repo))
 
 
@@ -153,9 +154,10 @@ def _gitattributes(view: RepoView) -> str:
 def _page_routes(prefix: str, repo_type: str) -> None:
     base = prefix + "/{namespace}/{name}"
 
-    def upload_page(request: Request, view: RepoView, error: str | None = None) -> HTMLResponse:
-        context = {**view.as_context(), "tab": "files", "error": error}
-        return render(request, "upload.html", context, status=400 if error else 200)
+    def upload_page(
+        request: Request, view: RepoView, error: CommonsError | None = None
+    ) -> HTMLResponse:
+        return form_page(request, "upload.html", {**view.as_context(), "tab": "files"}, error)
 
     @router.get(base + "/upload", response_class=HTMLResponse)
     def upload_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
@@ -181,14 +183,14 @@ def _page_routes(prefix: str, repo_type: str) -> None:
             summary = text(form, "summary") or f"Upload {names}"[:200]
             await run_in_threadpool(_commit, principal, view.repo, operations, summary=summary)
         except CommonsError as exc:
-            return upload_page(request, view, exc.message)
+            return upload_page(request, view, exc)
         return _see_other(repo_href(view.repo, "tree", DEFAULT_BRANCH, folder))
 
     def edit_page(
-        request: Request, view: RepoView, content: str, error: str | None = None
+        request: Request, view: RepoView, content: str, error: CommonsError | None = None
     ) -> HTMLResponse:
-        context = {**view.as_context(), "tab": "card", "content": content, "error": error}
-        return render(request, "edit_card.html", context, status=409 if error else 200)
+        context = {**view.as_context(), "tab": "card", "content": content}
+        return form_page(request, "edit_card.html", context, error)
 
     @router.get(base + "/edit", response_class=HTMLResponse)
     def edit_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
@@ -214,7 +216,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
                 parent=text(form, "parent") or None,
             )
         except CommonsError as exc:
-            return edit_page(request, view, content, exc.message)
+            return edit_page(request, view, content, exc)
         return _see_other(repo_href(view.repo))
 
     @router.post(base + "/like")
@@ -229,9 +231,10 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
         return _see_other(await run_in_threadpool(toggle))
 
-    def settings_page(request: Request, view: RepoView, error: str | None = None) -> HTMLResponse:
-        context = {**view.as_context(), "tab": "settings", "error": error}
-        return render(request, "settings.html", context, status=400 if error else 200)
+    def settings_page(
+        request: Request, view: RepoView, error: CommonsError | None = None
+    ) -> HTMLResponse:
+        return form_page(request, "settings.html", {**view.as_context(), "tab": "settings"}, error)
 
     @router.get(base + "/settings", response_class=HTMLResponse)
     def settings_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
@@ -252,7 +255,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
                 raise InvalidInputError(f"Unknown action {action!r}.")
             target = await run_in_threadpool(actions[action])
         except CommonsError as exc:
-            return settings_page(request, view, exc.message)
+            return settings_page(request, view, exc)
         return _see_other(target)
 
 

@@ -20,6 +20,7 @@ from pygments.util import ClassNotFound
 
 from modelcommons import __version__
 from modelcommons.db.models import Repo, utcnow
+from modelcommons.errors import CommonsError
 from modelcommons.web import auth
 
 HERE = Path(__file__).parent
@@ -126,3 +127,11 @@ def render(
     if is_new:
         auth.set_csrf_cookie(request, response, token)
     return response
+
+
+def form_page(
+    request: Request, name: str, context: dict[str, Any], error: CommonsError | None
+) -> HTMLResponse:
+    """A form page, shown again after a refusal with the reason and the refusal's status."""
+    status = error.status if error else 200
+    return render(request, name, {**context, "error": error and error.message}, status=status)

@@ -19,6 +19,7 @@ from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
 from modelcommons.server.deps import base_url, decoded
 from modelcommons.web.auth import WebPrincipal
+from modelcommons.web.errors import RepoMoved
 from modelcommons.web.rendering import highlight_file, render, render_markdown
 from modelcommons.web.snippets import snippets_for
 
@@ -48,6 +49,8 @@ def open_repo(
     session: Session, principal: Principal, repo_type: str, namespace: str, name: str, rev: str
 ) -> RepoView:
     repo = repos.get_repo(session, principal, repo_type, f"{namespace}/{name}")
+    if repo.repo_id != f"{namespace}/{name}":
+        raise RepoMoved(f"{namespace}/{name}", repo.repo_id)
     sha = refs.resolve_revision(session, repo, rev)
     found = refs.list_refs(session, repo)
     role = principal.role_in(repo.namespace)

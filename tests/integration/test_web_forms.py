@@ -1,0 +1,165 @@
+"""The web's forms over plain HTTP: CSRF, cookies, refusals that lose nothing, redirects."""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+import uuid
+
+import httpx
+import pytest
+from huggingface_hub import HfApi
+
+from tests.integration.conftest import User
+
+pytestmark = pytest.mark.web
+PASSWORD = "a long password"
+HTML = {"Accept": "text/html"}
+
+
+class Browser:
+    """An HTTP client that keeps cookies and fills in the CSRF field as a page would."""
+
+    def __init__(self, hub: str) -> None:
+        self.client = httpx.Client(base_url=hub, headers=HTML, follow_redirects=False)
+
+    def csrf(self, page: str = "/login") -> str:
+        html = self.client.get(page).text
+        match = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert match, f"no CSRF field on {page}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict[str, str], **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return self.client.post(path, data={"csrf": self.csrf(), **data}, **kwargs)
+
+    def new_repo(self, owner: str, name: str, kind: str = "model") -> None:
+        response = self.post("/new", {"owner": owner, "name": name, "type": kind})
+        assert response.status_code == 303, response.text
+
+    def sign_up(self) -> str:
+        name = "f" + uuid.uuid4().hex[:10]
+        response = self.post("/signup", {"username": name, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        return name
+
+
+@pytest.fixture
+def browser(hub: str) -> Browser:
+    return Browser(hub)
+
+
+def test_session_and_csrf_cookies_are_locked_down(browser: Browser):
+    browser.csrf()
+    csrf_cookie = browser.client.get("/").headers.get("set-cookie") or ""
+    assert csrf_cookie == ""  # set once, not on every page
+    name = "f" + uuid.uuid4().hex[:10]
+    response = browser.post("/signup", {"username": name, "password": PASSWORD})
+    cookie = response.headers["set-cookie"].lower()
+    assert "mc_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert response.headers["location"] == f"/{name}"
+
+
+def test_forms_without_the_csrf_token_are_refused(browser: Browser, hub: str):
+    name = browser.sign_up()
+    for data in ({}, {"csrf": "forged"}):
+        response = browser.client.post("/new", data={"owner": name, "name": "x", **data})
+        assert response.status_code == 403
+        assert "another site" in response.text
+    # Another site's form arrives without our cookie: refused as well.
+    stranger = httpx.post(f"{hub}/logout", data={"csrf": browser.csrf()}, headers=HTML)
+    assert stranger.status_code == 403
+    assert browser.client.get("/new").status_code == 200  # still logged in
+
+
+def test_bad_sign_ups_say_why_and_keep_what_was_typed(browser: Browser, alice: User):
+    for name, password, status, message in (
+        (alice.name, PASSWORD, 409, "already taken"),
+        ("bad name!", PASSWORD, 400, "Invalid namespace"),
+        ("settings", PASSWORD, 400, "reserved"),
+        ("f" + uuid.uuid4().hex[:8], "short", 400, "8 characters"),
+    ):
+        response = browser.post("/signup", {"username": name, "password": password})
+        assert response.status_code == status, (name, response.text)
+        assert message in response.text
+        assert 'role="alert"' in response.text
+        assert f'value="{html.escape(name)}"' in response.text  # what was typed is kept
+
+
+def test_login_redirects_only_within_the_hub(browser: Browser, hub: str):
+    name = browser.sign_up()
+    fresh = Browser(hub)
+    for target, expected in (("/models", "/models"), ("//evil.example", "/"), ("https://x", "/")):
+        response = fresh.post("/login", {"username": name, "password": PASSWORD, "next": target})
+        assert response.status_code == 303 and response.headers["location"] == expected
+
+
+def test_stale_card_edit_is_refused_and_the_text_kept(browser: Browser, hub: str):
+    name = browser.sign_up()
+    repo = f"{name}/card"
+    browser.new_repo(name, "card")
+    edit_page = browser.client.get(f"/{repo}/edit").text
+    parent = re.search(r'name="parent" value="([0-9a-f]{40})"', edit_page)
+    assert parent
+    token = browser.post("/settings/tokens", {"name": "t", "role": "write"}).text
+    secret = re.search(r'id="new-token" class="token">([^<]+)<', token)
+    assert secret
+    HfApi(endpoint=hub, token=secret.group(1)).upload_file(
+        path_or_fileobj=b"meanwhile", path_in_repo="other.txt", repo_id=repo
+    )
+    mine = "# My careful card\n\nTyped for an hour."
+    response = browser.post(f"/{repo}/edit", {"content": mine, "parent": parent.group(1)})
+    assert response.status_code == 412
+    assert "moved" in response.text and "Typed for an hour." in response.text
+
+
+def test_settings_refuse_wrong_confirmation_and_strangers(browser: Browser, hub: str):
+    name = browser.sign_up()
+    browser.new_repo(name, "keep")
+    response = browser.post(f"/{name}/keep/settings", {"action": "delete", "confirm": "keep"})
+    assert response.status_code == 400 and f"Type {name}/keep exactly" in response.text
+    assert browser.client.get(f"/{name}/keep").status_code == 200
+
+    stranger = Browser(hub)
+    stranger.sign_up()
+    assert stranger.client.get(f"/{name}/keep/settings").status_code == 403
+    response = stranger.post(
+        f"/{name}/keep/settings", {"action": "delete", "confirm": f"{name}/keep"}
+    )
+    assert response.status_code == 403
+    assert browser.client.get(f"/{name}/keep").status_code == 200
+
+
+def test_rename_keeps_the_old_address_working(browser: Browser):
+    name = browser.sign_up()
+    assert (
+        browser.post("/new", {"owner": name, "name": "old", "type": "dataset"}).status_code == 303
+    )
+    response = browser.post(f"/datasets/{name}/old/settings", {"action": "rename", "new_id": "new"})
+    assert response.status_code == 303 and response.headers["location"] == f"/datasets/{name}/new"
+    old = browser.client.get(f"/datasets/{name}/old")
+    assert old.status_code == 301 and old.headers["location"] == f"/datasets/{name}/new"
+
+
+def test_upload_over_the_limit_is_refused_before_its_body_is_read(browser: Browser, hub: str):
+    name = browser.sign_up()
+    browser.new_repo(name, "big")
+    cookies = "; ".join(f"{k}={v}" for k, v in browser.client.cookies.items())
+    head = (
+        f"POST /{name}/big/upload HTTP/1.1\r\nHost: {hub.removeprefix('http://')}\r\n"
+        f"Cookie: {cookies}\r\nAccept: text/html\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {601 * 1000**2}\r\n\r\n"  # over the test hub's 600 MB limit
+    )
+    host, port = hub.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head.encode() + b"--b\r\n")  # only the start of a huge body
+        status_line = connection.recv(200).split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_unknown_pages_get_a_helpful_404_and_clients_get_json(hub: str):
+    page = httpx.get(f"{hub}/no-such-user/no-such-repo", headers=HTML)
+    assert page.status_code == 404 and "Search models" in page.text
+    api = httpx.get(f"{hub}/api/models/no-such-user/no-such-repo", headers=HTML)
+    assert api.status_code == 404 and api.json()["error"]
