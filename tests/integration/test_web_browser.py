@@ -100,6 +100,14 @@ def session(browser, hub: str) -> Iterator[Session]:  # type: ignore[no-untyped-
     opened.close()
 
 
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 8), (47, 91, 211)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _name(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -234,6 +242,7 @@ def test_dataset_page_previews_csv_jsonl_and_parquet(
         ("data/train.csv", frame.to_csv(index=False).encode()),
         ("extra/rows.jsonl", frame.to_json(orient="records", lines=True).encode()),
         ("extra/table.parquet", parquet.getvalue()),
+        ("extra/sample.png", _png()),
     ):
         api.upload_file(path_or_fileobj=data, path_in_repo=name, repo_id=rid, repo_type="dataset")
 
@@ -248,9 +257,12 @@ def test_dataset_page_previews_csv_jsonl_and_parquet(
         page = session.go(f"/datasets/{rid}/blob/main/{path}")
         table = page.get_by_role("region", name=f"Preview of {path}")
         assert table.get_by_role("cell", name="review 19", exact=True).is_visible()
-    assert (
-        "(of 100)" in page.get_by_role("region", name="Preview of extra/table.parquet").inner_text()
-    )
+    caption = page.get_by_role("region", name="Preview of extra/table.parquet").inner_text()
+    assert "(of 100)" in caption
+    page = session.go(f"/datasets/{rid}/blob/main/extra/sample.png")
+    image = page.get_by_role("img", name="extra/sample.png")
+    page.wait_for_function("() => document.querySelector('img.viewer').complete")
+    assert image.evaluate("img => img.naturalWidth") == 12  # decoded, not a broken image
 
 
 def test_private_repos_are_invisible_to_others(browser, session: Session, hub: str) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,22 @@ def _name() -> str:
     return "s" + uuid.uuid4().hex[:10]
 
 
+def _sign_up(policy: str = "open", code: str | None = None, password: str = "long enough"):  # type: ignore[no-untyped-def]
+    with write_session() as session:
+        return sessions.sign_up(
+            session, name=_name(), password=password, email=None, policy=policy, invite_code=code
+        )
+
+
+def _new_invite(*, expired: bool = False) -> str:
+    with write_session() as session:
+        code = sessions.create_invite(session, None)
+        if expired:
+            for invite in session.query(Invite).filter(Invite.used_by.is_(None)):
+                invite.expires_at = utcnow() - timedelta(seconds=1)
+        return code
+
+
 def test_sign_up_then_log_in_with_the_password_only():
     name = _name()
     with write_session() as session:
@@ -44,54 +60,24 @@ def test_sign_up_then_log_in_with_the_password_only():
 
 
 def test_short_passwords_are_refused():
-    with write_session() as session, pytest.raises(InvalidInputError, match="8 characters"):
-        sessions.sign_up(session, name=_name(), password="short", email=None, policy="open")
+    with pytest.raises(InvalidInputError, match="8 characters"):
+        _sign_up(password="short")
 
 
 def test_invite_only_sign_up_spends_the_code_once():
-    with write_session() as session:
-        code = sessions.create_invite(session, None)
-    with write_session() as session, pytest.raises(PermissionDeniedError, match="invite-only"):
-        sessions.sign_up(session, name=_name(), password="long enough", email=None, policy="invite")
-    with write_session() as session:
-        user = sessions.sign_up(
-            session,
-            name=_name(),
-            password="long enough",
-            email=None,
-            policy="invite",
-            invite_code=code,
-        )
-        assert user.id
-    with write_session() as session, pytest.raises(PermissionDeniedError):
-        sessions.sign_up(
-            session,
-            name=_name(),
-            password="long enough",
-            email=None,
-            policy="invite",
-            invite_code=code,
-        )
+    code = _new_invite()
+    with pytest.raises(PermissionDeniedError, match="invite-only"):
+        _sign_up("invite")
+    assert _sign_up("invite", code).id
+    with pytest.raises(PermissionDeniedError):
+        _sign_up("invite", code)
 
 
 def test_expired_invites_and_sessions_do_not_count():
+    with pytest.raises(PermissionDeniedError):
+        _sign_up("invite", _new_invite(expired=True))
+    user = _sign_up()
     with write_session() as session:
-        code = sessions.create_invite(session, None)
-        for invite in session.query(Invite).all():
-            invite.expires_at = utcnow() - timedelta(seconds=1)
-    with write_session() as session, pytest.raises(PermissionDeniedError):
-        sessions.sign_up(
-            session,
-            name=_name(),
-            password="long enough",
-            email=None,
-            policy="invite",
-            invite_code=code,
-        )
-    with write_session() as session:
-        user = sessions.sign_up(
-            session, name=_name(), password="long enough", email=None, policy="open"
-        )
         key = sessions.start_session(session, user)
         for row in session.query(WebSession).filter_by(user_id=user.id):
             row.expires_at = utcnow() - timedelta(seconds=1)

@@ -26,7 +26,7 @@ from modelcommons.storage import get_store
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.forms import read_form, text, uploads
 from modelcommons.web.rendering import form_page, repo_href
-from modelcommons.web.repo_pages import RepoView, open_repo, read_card
+from modelcommons.web.repo_pages import RepoAddress, RepoView, open_repo, read_card
 
 router = APIRouter(include_in_schema=False)
 READ_BLOCK = 1024 * 1024
@@ -105,12 +105,11 @@ def _commit(
     )
 
 
-def _open(
-    principal: Principal, repo_type: str, namespace: str, name: str, need: str = "write"
-) -> RepoView:
+def _open(principal: Principal, at: RepoAddress, need: str = "write") -> RepoView:
+    """The repo's main branch, if the principal may `need` it."""
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, DEFAULT_BRANCH)
-        repos.get_repo(session, principal, repo_type, view.repo.repo_id, need=need)
+        view = open_repo(session, principal, at, DEFAULT_BRANCH)
+        repos.get_repo(session, principal, at.type, view.repo.repo_id, need=need)
         return view
 
 
@@ -154,6 +153,9 @@ def _gitattributes(view: RepoView) -> str:
 def _page_routes(prefix: str, repo_type: str) -> None:
     base = prefix + "/{namespace}/{name}"
 
+    def at(namespace: str, name: str) -> RepoAddress:
+        return RepoAddress(repo_type, namespace, name)
+
     def upload_page(
         request: Request, view: RepoView, error: CommonsError | None = None
     ) -> HTMLResponse:
@@ -161,11 +163,11 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/upload", response_class=HTMLResponse)
     def upload_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return upload_page(request, _open(principal, repo_type, namespace, name))
+        return upload_page(request, _open(principal, at(namespace, name)))
 
     @router.post(base + "/upload")
     async def upload(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, repo_type, namespace, name)
+        view = await run_in_threadpool(_open, principal, at(namespace, name))
         form = await read_form(request)
         try:
             chosen = uploads(form, "files")
@@ -194,7 +196,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/edit", response_class=HTMLResponse)
     def edit_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = _open(principal, repo_type, namespace, name)
+        view = _open(principal, at(namespace, name))
         with read_session() as session:
             content = read_card(session, view.repo, view.sha)
         if content is None:
@@ -203,7 +205,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.post(base + "/edit")
     async def edit(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, repo_type, namespace, name)
+        view = await run_in_threadpool(_open, principal, at(namespace, name))
         form = await read_form(request)
         content = text(form, "content").replace("\r\n", "\n") + "\n"
         try:
@@ -238,11 +240,11 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/settings", response_class=HTMLResponse)
     def settings_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return settings_page(request, _open(principal, repo_type, namespace, name, "admin"))
+        return settings_page(request, _open(principal, at(namespace, name), "admin"))
 
     @router.post(base + "/settings")
     async def settings(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, repo_type, namespace, name, "admin")
+        view = await run_in_threadpool(_open, principal, at(namespace, name), "admin")
         form = await read_form(request)
         action = text(form, "action")
         actions: dict[str, Callable[[], str]] = {

@@ -28,6 +28,19 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 COMMITS_PER_PAGE = 50
 
 
+@dataclass(frozen=True)
+class RepoAddress:
+    """The repo a page's URL names (maybe by an old name)."""
+
+    type: str
+    namespace: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 @dataclass
 class RepoView:
     """What every page of a repo shows in its header."""
@@ -45,12 +58,11 @@ class RepoView:
         return {"view": self, "repo": self.repo, "rev": self.rev, "sha": self.sha}
 
 
-def open_repo(
-    session: Session, principal: Principal, repo_type: str, namespace: str, name: str, rev: str
-) -> RepoView:
-    repo = repos.get_repo(session, principal, repo_type, f"{namespace}/{name}")
-    if repo.repo_id != f"{namespace}/{name}":
-        raise RepoMoved(f"{namespace}/{name}", repo.repo_id)
+def open_repo(session: Session, principal: Principal, at: RepoAddress, rev: str) -> RepoView:
+    """The repo and revision a page shows, as the principal may see them."""
+    repo = repos.get_repo(session, principal, at.type, at.id)
+    if repo.repo_id != at.id:
+        raise RepoMoved(at.id, repo.repo_id)
     sha = refs.resolve_revision(session, repo, rev)
     found = refs.list_refs(session, repo)
     role = principal.role_in(repo.namespace)
@@ -91,13 +103,11 @@ def _preview(session: Session, entry: FileEntry | None) -> tuple[Any, str | None
         return None, exc.message
 
 
-def _repo_page(
-    request: Request, principal: Principal, repo_type: str, namespace: str, name: str
-) -> HTMLResponse:
+def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLResponse:
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, DEFAULT_BRANCH)
+        view = open_repo(session, principal, at, DEFAULT_BRANCH)
         text = read_card(session, view.repo, view.sha)
-        table_file = _first_table(session, view.repo, view.sha) if repo_type == "dataset" else None
+        table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
         table, table_error = _preview(session, table_file)
         file_count = len(files.files_at(session, view.repo, view.sha))
     return render(
@@ -130,16 +140,10 @@ def _breadcrumbs(path: str) -> list[tuple[str, str]]:
 
 
 def _tree_page(
-    request: Request,
-    principal: Principal,
-    repo_type: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    path: str,
+    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str
 ) -> HTMLResponse:
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        view = open_repo(session, principal, at, rev)
         entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
         commits = _commit_titles(
             session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
@@ -160,16 +164,10 @@ def _tree_page(
 
 
 def _blob_page(
-    request: Request,
-    principal: Principal,
-    repo_type: str,
-    namespace: str,
-    name: str,
-    rev: str,
-    path: str,
+    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str
 ) -> HTMLResponse:
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        view = open_repo(session, principal, at, rev)
         entry = files.get_file(session, view.repo, view.sha, path)
         kind, content, truncated = "binary", None, False
         table, table_error = None, None
@@ -207,12 +205,12 @@ def _blob_page(
 
 
 def _commits_page(
-    request: Request, principal: Principal, repo_type: str, namespace: str, name: str, rev: str
+    request: Request, principal: Principal, at: RepoAddress, rev: str
 ) -> HTMLResponse:
     raw_page = request.query_params.get("p", "0")
     page = int(raw_page) if raw_page.isdigit() else 0
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, rev)
+        view = open_repo(session, principal, at, rev)
         history = refs.commit_history(session, view.repo, view.sha)
     shown = history[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
     return render(
@@ -247,11 +245,9 @@ def changes_between(before: dict[str, FileEntry], after: dict[str, FileEntry]) -
     return changed
 
 
-def _commit_page(
-    request: Request, principal: Principal, repo_type: str, namespace: str, name: str, sha: str
-) -> HTMLResponse:
+def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: str) -> HTMLResponse:
     with read_session() as session:
-        view = open_repo(session, principal, repo_type, namespace, name, sha)
+        view = open_repo(session, principal, at, sha)
         commit = session.get(Commit, (view.repo.id, view.sha))
         if commit is None:
             raise RevisionNotFoundError(f"No commit {sha} in {view.repo.repo_id}.")
@@ -274,43 +270,42 @@ def _commit_page(
 def _routes(prefix: str, repo_type: str) -> None:
     base = prefix + "/{namespace}/{name}"
 
+    def at(namespace: str, name: str) -> RepoAddress:
+        return RepoAddress(repo_type, namespace, name)
+
     @router.get(base, response_class=HTMLResponse, name=f"web_repo_{repo_type}")
     def repo_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
-        return _repo_page(request, principal, repo_type, namespace, name)
+        return _repo_page(request, principal, at(namespace, name))
 
     @router.get(base + "/tree/{rev}", response_class=HTMLResponse, name=f"web_root_{repo_type}")
     def tree_root(
         request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
     ) -> Any:
-        return _tree_page(request, principal, repo_type, namespace, name, decoded(rev), "")
+        return _tree_page(request, principal, at(namespace, name), decoded(rev), "")
 
     @router.get(base + "/tree/{rev}/{path:path}", response_class=HTMLResponse)
     def tree(
         request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
     ) -> Any:
-        return _tree_page(
-            request, principal, repo_type, namespace, name, decoded(rev), decoded(path)
-        )
+        return _tree_page(request, principal, at(namespace, name), decoded(rev), decoded(path))
 
     @router.get(base + "/blob/{rev}/{path:path}", response_class=HTMLResponse)
     def blob(
         request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
     ) -> Any:
-        return _blob_page(
-            request, principal, repo_type, namespace, name, decoded(rev), decoded(path)
-        )
+        return _blob_page(request, principal, at(namespace, name), decoded(rev), decoded(path))
 
     @router.get(base + "/commits/{rev}", response_class=HTMLResponse)
     def commits(
         request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
     ) -> Any:
-        return _commits_page(request, principal, repo_type, namespace, name, decoded(rev))
+        return _commits_page(request, principal, at(namespace, name), decoded(rev))
 
     @router.get(base + "/commit/{sha}", response_class=HTMLResponse)
     def commit(
         request: Request, principal: WebPrincipal, namespace: str, name: str, sha: str
     ) -> Any:
-        return _commit_page(request, principal, repo_type, namespace, name, sha)
+        return _commit_page(request, principal, at(namespace, name), sha)
 
 
 for _prefix, _type in (("/datasets", "dataset"), ("", "model")):
