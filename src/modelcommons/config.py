@@ -33,6 +33,7 @@ class Settings:
     lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
     lfs_part_size: int
     signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
+    license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
 
     @property
     def embedded_queue(self) -> bool:
@@ -80,6 +81,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
         lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
         signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
+        license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
     )
 
 

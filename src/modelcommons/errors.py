@@ -65,6 +65,12 @@ class ConflictError(CommonsError):
     status = 409
 
 
+class LicenseConflictError(ConflictError):
+    """A card's license is incompatible with its ancestry and the hub's policy is reject."""
+
+    code = "LicenseConflict"
+
+
 class StaleParentError(CommonsError):
     status = 412
 

@@ -8,7 +8,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,39 +53,47 @@ def _commons(*args: str) -> str:
     return result.stdout
 
 
+@contextmanager
+def running_hub(port: int, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`commons serve` on a port with the given environment, until the block ends."""
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcommons.cli.main", "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(log_path.read_text())
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the hub did not start in 60 s:\n" + log_path.read_text())
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def hub(database_url: str) -> Iterator[str]:
     """The hub's URL. Started once per session with the real CLI; its log is printed on failure."""
     if not database_url.startswith("sqlite"):
         _commons("migrate")
-    log = open(RUN_DIR / "server.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelcommons.cli.main", "serve", "--port", str(PORT)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((RUN_DIR / "server.log").read_text())
-        try:
-            if httpx.get(f"{ENDPOINT}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError(
-            "the hub did not start in 60 s:\n" + (RUN_DIR / "server.log").read_text()
-        )
-    yield ENDPOINT
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_hub(PORT, os.environ.copy(), RUN_DIR / "server.log") as url:
+        assert url == ENDPOINT
+        yield url
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from modelcommons.cli import accounts, demo, serve, storage, tune
+from modelcommons.cli import accounts, demo, licenses, serve, storage, tune
 
 app = typer.Typer(
     name="commons",
@@ -26,6 +26,7 @@ app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.token_app, name="token")
 app.add_typer(accounts.org_app, name="org")
 app.add_typer(storage.storage_app, name="storage")
+app.add_typer(licenses.license_app, name="license")
 
 
 def main() -> None:
@@ -36,6 +37,13 @@ def main() -> None:
         app()
     except CommonsError as exc:
         typer.secho(f"Error: {exc.message}", err=True, fg="red")
+        sys.exit(1)
+    except Exception as exc:
+        import httpx
+
+        if not isinstance(exc, httpx.TransportError):
+            raise
+        typer.secho(f"Error: cannot reach the hub ({exc}). Is it running?", err=True, fg="red")
         sys.exit(1)
 
 

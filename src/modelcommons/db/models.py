@@ -93,8 +93,10 @@ class Repo(Base):
     base_models: Mapped[list[str] | None] = mapped_column(JSON)
     base_model_relation: Mapped[str | None] = mapped_column(String(32))
     datasets: Mapped[list[str] | None] = mapped_column(JSON)
-    # Lowercased words a search matches: the id, tags and the card's text (hub.search).
+    # Lowercased words a search matches besides the id: tags and the card's text.
     search_text: Mapped[str | None] = mapped_column(Text)
+    # The license verdict along the whole ancestry (hub.compatibility.Verdict.as_json).
+    license_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def repo_id(self) -> str:
@@ -298,3 +300,47 @@ class Invite(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LineageEdge(Base):
+    """One link of the lineage graph, from a card: a model's base model, or data it was
+    trained on. Edges point at repo ids, so renames keep the graph; a parent not on this hub
+    keeps only its name (parent_id NULL) until a repo of that name appears."""
+
+    __tablename__ = "lineage_edges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), index=True
+    )
+    # "finetune" | "adapter" | "quantized" | "merge" | "base" (relation unstated) | "dataset"
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_type: Mapped[str] = mapped_column(String(8))  # "model" | "dataset"
+    parent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="SET NULL"), index=True
+    )
+    parent_name: Mapped[str] = mapped_column(String(200))  # as the card wrote it
+
+
+class Evaluation(Base):
+    """A metric of a model on a dataset: self-reported (the card's model-index) or verified
+    (measured by the hub's own worker, at the recorded commits of both)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_board", "task", "dataset_name", "metric"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), index=True
+    )
+    dataset_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="SET NULL"), index=True
+    )
+    dataset_name: Mapped[str] = mapped_column(String(200))
+    task: Mapped[str] = mapped_column(String(100))
+    metric: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float] = mapped_column(Float)
+    split: Mapped[str | None] = mapped_column(String(50))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_commit: Mapped[str | None] = mapped_column(String(40))
+    dataset_commit: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -21,7 +21,7 @@ from modelcommons.errors import (
     InvalidInputError,
     StaleParentError,
 )
-from modelcommons.hub import cards, jobs, refs, scans
+from modelcommons.hub import cards, evaluations, jobs, lineage, refs, scans
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object, pointer, validate_oid
 from modelcommons.hub.names import validate_path
@@ -160,6 +160,7 @@ def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
     if card_blob is not None and not card_blob.lfs_sha256:
         text = get_git().blob_data(card_blob.blob_id).decode("utf-8", errors="replace")
     card = cards.parse_card(text)
+    lineage_before = (repo.license, repo.base_models, repo.datasets)
     repo.card_data, repo.card_error = card.data, card.error
     repo.license, repo.pipeline_tag, repo.library_name = (
         card.license,
@@ -170,6 +171,10 @@ def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
     repo.datasets = card.datasets
     repo.search_text = cards.search_text(card, text)
     set_tags(session, repo, card.tags)
+    lineage.index_lineage(session, repo)
+    evaluations.index_self_reported(session, repo)
+    changed = (repo.license, repo.base_models, repo.datasets) != lineage_before
+    lineage.check_licenses(session, repo, enforce=changed)
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,7 @@ def create_repo(principal: Principal, *, repo_type: str, repo_id: str, private: 
     """A new repo with its first commit (a .gitattributes that sends binaries to LFS)."""
     with write_session() as session:
         repo = new_repo(session, principal, repo_type=repo_type, repo_id=repo_id, private=private)
+        lineage.link_new_name(session, repo)
     assert principal.user is not None
     initial_commit(repo, author=principal.user.name)
     return repo

@@ -1,11 +1,14 @@
 """License data: SPDX id (or a known model license) → what it allows and asks.
 
-Data only for now; the lineage work adds the compatibility checker on top.
+hub.compatibility checks derivatives against these terms along a model's ancestry.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from license_expression import OR, ExpressionError, Licensing
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,49 @@ ALIASES = {
 }
 
 
+_EXPRESSION = re.compile(r"\s(and|or|with)\s|[()]", re.IGNORECASE)
+_LICENSING = Licensing()
+
+
 def normalize_license(value: object) -> str | None:
-    """The canonical id of a card's license field (lowercase), or the cleaned text if unknown."""
+    """The canonical id of a card's license field (lowercase), an SPDX expression of such
+    ids ("apache-2.0 OR mit"), or the cleaned text if unknown."""
     if not isinstance(value, str) or not value.strip():
         return None
-    key = value.strip().lower()
-    key = ALIASES.get(key, key)
-    return key
+    key = " ".join(value.strip().lower().split())
+    if key in ALIASES or not _EXPRESSION.search(key):
+        return ALIASES.get(key, key)
+    try:
+        return str(_LICENSING.parse(key).render("{symbol.key}"))
+    except ExpressionError:
+        return key
 
 
 def license_terms(license_id: str | None) -> LicenseTerms | None:
     return LICENSES.get(license_id) if license_id else None
+
+
+def license_options(license_id: str | None) -> list[list[LicenseTerms]] | None:
+    """A license as alternatives (OR) of licenses that all apply (AND); None if any part is
+    unknown. A plain id is one alternative of one license."""
+    if not license_id:
+        return None
+    if not _EXPRESSION.search(license_id):
+        single = license_terms(license_id)
+        return [[single]] if single else None
+    try:
+        expression = _LICENSING.dnf(_LICENSING.parse(license_id))
+    except ExpressionError:
+        return None
+    alternatives = expression.args if isinstance(expression, OR) else (expression,)
+    options = []
+    for alternative in alternatives:
+        symbols = _LICENSING.license_symbols(alternative)
+        terms = [license_terms(ALIASES.get(s.key.lower(), s.key.lower())) for s in symbols]
+        if any(t is None for t in terms):
+            return None
+        options.append([t for t in terms if t is not None])
+    return options
 
 
 def derive_license(inputs: list[str | None], chosen: str | None = None) -> tuple[str, str]:

@@ -27,6 +27,7 @@ RESERVED_NAMES = frozenset(
         "lfs",
         "healthz",
         "search",
+        "leaderboards",
     }
 )
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")

@@ -44,6 +44,12 @@ def authorize_namespace(principal: Principal, namespace: str, need: str) -> None
         raise PermissionDeniedError(f"You have no {need} access to the namespace {namespace!r}.")
 
 
+def find_repo(session: Session, repo_type: str, repo_id: str) -> Repo | None:
+    """The repo by id or old name, whoever asks (callers check visibility)."""
+    namespace, _, name = repo_id.partition("/")
+    return _find(session, repo_type, namespace, name) if name else None
+
+
 def _find(session: Session, repo_type: str, namespace: str, name: str) -> Repo | None:
     repo = session.scalar(
         select(Repo).where(Repo.type == repo_type, Repo.namespace == namespace, Repo.name == name)
@@ -123,6 +129,9 @@ def move_repo(
     session.merge(RepoRedirect(type=repo.type, old_id=old_id, repo_id=repo.id))
     repo.namespace, repo.name = namespace, name
     repo.last_modified = utcnow()
+    from modelcommons.hub.lineage import link_new_name  # lineage builds on this module
+
+    link_new_name(session, repo)
     return repo
 
 

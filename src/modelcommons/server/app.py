@@ -24,13 +24,27 @@ class RawPathRouting:
 
 
 def create_app() -> FastAPI:
-    from modelcommons.server.api import git, jobs, storage, xet
+    from modelcommons.server.api import git, jobs, lineage, storage, xet
     from modelcommons.server.api.hf import auth, lfs, likes, refs, repos, resolve, tree, upload
     from modelcommons.web import install_web
 
     app = FastAPI(title="Model Commons", version=__version__, docs_url="/api/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (auth, xet, storage, jobs, likes, repos, refs, tree, upload, lfs, resolve, git):
+    for module in (
+        auth,
+        xet,
+        storage,
+        jobs,
+        lineage,
+        likes,
+        repos,
+        refs,
+        tree,
+        upload,
+        lfs,
+        resolve,
+        git,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,7 +21,9 @@ _BODY_KEYS = ("url",)
 def error_response(
     status: int, message: str, *, code: str | None = None, **extra: object
 ) -> JSONResponse:
-    headers = {"X-Error-Message": message.replace("\n", " ")[:500]}
+    # Header values must be latin-1; the JSON body keeps the message as it is.
+    header = message.replace("\n", " ")[:500].encode("latin-1", "replace").decode("latin-1")
+    headers = {"X-Error-Message": header}
     if code:
         headers["X-Error-Code"] = code
     if extra.get("challenge"):

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError
-from modelcommons.hub import accounts, likes
+from modelcommons.hub import accounts, evaluations, likes
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import RepoQuery, can_see, facet_counts, list_repos
 from modelcommons.web.auth import WebPrincipal
@@ -112,6 +112,47 @@ def models(request: Request, principal: WebPrincipal) -> HTMLResponse:
 @router.get("/datasets", response_class=HTMLResponse)
 def datasets(request: Request, principal: WebPrincipal) -> HTMLResponse:
     return _list_page(request, principal, "datasets")
+
+
+@router.get("/leaderboards", response_class=HTMLResponse)
+def leaderboards(request: Request, principal: WebPrincipal) -> HTMLResponse:
+    with read_session() as session:
+        found = evaluations.boards(session, principal)
+    return render(request, "leaderboards.html", {"boards": found})
+
+
+@router.get("/leaderboards/view", response_class=HTMLResponse)
+def leaderboard(
+    request: Request,
+    principal: WebPrincipal,
+    task: str,
+    dataset: str,
+    metric: str,
+    verified: bool = False,
+    order: str = "",
+) -> HTMLResponse:
+    """One leaderboard, sortable; verified and self-reported results told apart."""
+    if order not in ("", "asc", "desc"):
+        raise InvalidInputError("order must be asc or desc.")
+    with read_session() as session:
+        entries = evaluations.board_entries(
+            session,
+            principal,
+            task=task,
+            dataset=dataset,
+            metric=metric,
+            verified_only=verified,
+            ascending=None if not order else order == "asc",
+        )
+    context = {
+        "task": task,
+        "dataset": dataset,
+        "metric": metric,
+        "verified": verified,
+        "order": order or ("asc" if evaluations.lower_is_better(metric) else "desc"),
+        "entries": entries,
+    }
+    return render(request, "leaderboard.html", context)
 
 
 def account_page(request: Request, principal: Principal, name: str) -> HTMLResponse:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
 from modelcommons.errors import CommonsError, EntryNotFoundError, RevisionNotFoundError
-from modelcommons.hub import cards, files, likes, previews, refs, repos
+from modelcommons.hub import cards, evaluations, files, likes, lineage, previews, refs, repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
@@ -110,12 +110,19 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
         table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
         table, table_error = _preview(session, table_file)
         file_count = len(files.files_at(session, view.repo, view.sha))
+        up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+        down = lineage.descendants(session, principal, view.repo, depth=1)
+        results = evaluations.model_evaluations(session, view.repo)
     return render(
         request,
         "repo.html",
         {
             **view.as_context(),
             "tab": "card",
+            "ancestors": up,
+            "children": down,
+            "counts": lineage.relation_counts(down),
+            "evaluations": results,
             "card_html": render_markdown(cards.card_body(text)) if text else None,
             "meta": view.repo.card_data or {},
             "table_file": table_file,
@@ -267,6 +274,15 @@ def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: s
     )
 
 
+def _lineage_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLResponse:
+    with read_session() as session:
+        view = open_repo(session, principal, at, DEFAULT_BRANCH)
+        up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+        down = lineage.descendants(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+    context = {**view.as_context(), "tab": "lineage", "ancestors": up, "descendants": down}
+    return render(request, "lineage.html", context)
+
+
 def _routes(prefix: str, repo_type: str) -> None:
     base = prefix + "/{namespace}/{name}"
 
@@ -276,6 +292,10 @@ def _routes(prefix: str, repo_type: str) -> None:
     @router.get(base, response_class=HTMLResponse, name=f"web_repo_{repo_type}")
     def repo_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
         return _repo_page(request, principal, at(namespace, name))
+
+    @router.get(base + "/lineage", response_class=HTMLResponse)
+    def lineage_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
+        return _lineage_page(request, principal, at(namespace, name))
 
     @router.get(base + "/tree/{rev}", response_class=HTMLResponse, name=f"web_root_{repo_type}")
     def tree_root(

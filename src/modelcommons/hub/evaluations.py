@@ -1,0 +1,188 @@
+"""Evaluations and leaderboards: self-reported results from cards' model-index, and verified
+results measured by the hub's own workers at recorded commits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from modelcommons.db.models import Evaluation, Repo
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.repos import can_see, find_repo
+
+# Metrics where a smaller number is the better result; everything else sorts high first.
+LOWER_IS_BETTER = ("loss", "perplexity", "error", "mse", "mae", "rmse", "wer", "cer")
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(word in metric.lower() for word in LOWER_IS_BETTER)
+
+
+def _results(card_data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """(task, dataset, metric, value, split) of each result in a card's model-index."""
+    found = []
+    model_index = (card_data or {}).get("model-index")
+    for entry in model_index if isinstance(model_index, list) else []:
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, dict):
+                continue
+            task = result.get("task") or {}
+            dataset = result.get("dataset") or {}
+            for metric in result.get("metrics") or []:
+                if not isinstance(metric, dict):
+                    continue
+                value = metric.get("value")
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                if not math.isfinite(value) or not isinstance(dataset, dict):
+                    continue
+                found.append(
+                    {
+                        "task": str(task.get("type") or "unknown")
+                        if isinstance(task, dict)
+                        else "unknown",
+                        "dataset": str(dataset.get("type") or dataset.get("name") or "unknown"),
+                        "split": dataset.get("split"),
+                        "metric": str(metric.get("type") or metric.get("name") or "unknown"),
+                        "value": float(value),
+                    }
+                )
+    return found
+
+
+def index_self_reported(session: Session, repo: Repo) -> None:
+    """Replace the repo's self-reported results with those of its card."""
+    session.execute(
+        delete(Evaluation).where(Evaluation.model_id == repo.id, Evaluation.verified.is_(False))
+    )
+    for result in _results(repo.card_data):
+        dataset = find_repo(session, "dataset", result["dataset"])
+        session.add(
+            Evaluation(
+                model_id=repo.id,
+                dataset_id=dataset.id if dataset else None,
+                dataset_name=dataset.repo_id if dataset else result["dataset"],
+                task=result["task"],
+                metric=result["metric"],
+                value=result["value"],
+                split=str(result["split"]) if result["split"] else None,
+                verified=False,
+            )
+        )
+
+
+def record_verified(
+    session: Session,
+    *,
+    model: Repo,
+    dataset: Repo,
+    task: str,
+    metrics: dict[str, float],
+    model_commit: str,
+    dataset_commit: str,
+    job_id: int | None,
+) -> list[Evaluation]:
+    """Store what the hub measured; an earlier verified result at the same commits is replaced."""
+    session.execute(
+        delete(Evaluation).where(
+            Evaluation.model_id == model.id,
+            Evaluation.dataset_id == dataset.id,
+            Evaluation.verified.is_(True),
+            Evaluation.model_commit == model_commit,
+            Evaluation.dataset_commit == dataset_commit,
+        )
+    )
+    rows = [
+        Evaluation(
+            model_id=model.id,
+            dataset_id=dataset.id,
+            dataset_name=dataset.repo_id,
+            task=task,
+            metric=metric,
+            value=float(value),
+            split="test",
+            verified=True,
+            model_commit=model_commit,
+            dataset_commit=dataset_commit,
+            job_id=job_id,
+        )
+        for metric, value in metrics.items()
+        if isinstance(value, int | float) and math.isfinite(value)
+    ]
+    session.add_all(rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class Board:
+    task: str
+    dataset: str
+    metric: str
+    entries: int
+
+
+def boards(session: Session, principal: Principal) -> list[Board]:
+    """Every (task, dataset, metric) with at least one result one may see."""
+    stmt = select(Evaluation, Repo).join(Repo, Repo.id == Evaluation.model_id)
+    counts: dict[tuple[str, str, str], set[int]] = {}
+    for evaluation, model in session.execute(stmt):
+        if can_see(principal, model):
+            key = (evaluation.task, _dataset_name(session, evaluation), evaluation.metric)
+            counts.setdefault(key, set()).add(model.id)
+    return [Board(t, d, m, len(ids)) for (t, d, m), ids in sorted(counts.items())]
+
+
+def _dataset_name(session: Session, evaluation: Evaluation) -> str:
+    """The dataset's current id when it is on this hub (renames keep boards together)."""
+    if evaluation.dataset_id is not None:
+        dataset = session.get(Repo, evaluation.dataset_id)
+        if dataset is not None:
+            return dataset.repo_id
+    return evaluation.dataset_name
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: Repo
+    evaluation: Evaluation
+
+
+def board_entries(
+    session: Session,
+    principal: Principal,
+    *,
+    task: str,
+    dataset: str,
+    metric: str,
+    verified_only: bool = False,
+    ascending: bool | None = None,
+) -> list[Entry]:
+    """The rows of one leaderboard, best first (by the metric's direction unless told)."""
+    found = find_repo(session, "dataset", dataset)
+    stmt = (
+        select(Evaluation, Repo)
+        .join(Repo, Repo.id == Evaluation.model_id)
+        .where(Evaluation.task == task, Evaluation.metric == metric)
+    )
+    if found is not None:
+        stmt = stmt.where(
+            (Evaluation.dataset_id == found.id) | (Evaluation.dataset_name == dataset)
+        )
+    else:
+        stmt = stmt.where(Evaluation.dataset_name == dataset)
+    if verified_only:
+        stmt = stmt.where(Evaluation.verified.is_(True))
+    entries = [Entry(model, e) for e, model in session.execute(stmt) if can_see(principal, model)]
+    low_first = lower_is_better(metric) if ascending is None else ascending
+    entries.sort(key=lambda e: e.evaluation.value if low_first else -e.evaluation.value)
+    return entries
+
+
+def model_evaluations(session: Session, repo: Repo) -> list[Evaluation]:
+    stmt = select(Evaluation).where(Evaluation.model_id == repo.id)
+    return list(session.scalars(stmt.order_by(Evaluation.verified.desc(), Evaluation.created_at)))

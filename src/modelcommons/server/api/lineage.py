@@ -1,0 +1,144 @@
+"""Lineage, license checks, evaluations and leaderboards (our extras to the HF protocol)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import Evaluation
+from modelcommons.errors import InvalidInputError, UnauthorizedError
+from modelcommons.hub import evaluations, jobs, lineage, refs
+from modelcommons.hub.repos import get_repo
+from modelcommons.server.api.hf.shapes import iso
+from modelcommons.server.api.jobs import job_json
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl
+
+router = APIRouter()
+EVALUATE = "evaluate"
+
+
+def _tree(nodes: list[lineage.Node]) -> list[dict[str, Any]]:
+    return [{**n.as_json(), "children": _tree(n.children)} for n in nodes]
+
+
+@router.get("/api/{types}/{namespace}/{name}/lineage")
+def get_lineage(
+    repo: RepoInUrl,
+    principal: CurrentPrincipal,
+    depth: int = Query(default=3, ge=1, le=lineage.MAX_DEPTH),
+) -> dict[str, Any]:
+    """Ancestors (nearest first) and descendants (a tree) to `depth`, with relation kinds,
+    licenses and datasets; for a dataset, the models trained on it and what grew from them."""
+    with read_session() as session:
+        found = get_repo(session, principal, repo.type, repo.id)
+        up = lineage.ancestors(session, principal, found, depth=depth)
+        down = lineage.descendants(session, principal, found, depth=depth)
+        return {
+            "id": found.repo_id,
+            "type": found.type,
+            "license": found.license,
+            "licenseCheck": found.license_check,
+            "ancestors": [n.as_json() for n in up],
+            "descendants": _tree(down),
+            "counts": lineage.relation_counts(down),
+        }
+
+
+@router.get("/api/{types}/{namespace}/{name}/license-check")
+def license_check(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
+    with read_session() as session:
+        found = get_repo(session, principal, repo.type, repo.id)
+        return {"id": found.repo_id, "license": found.license, **(found.license_check or {})}
+
+
+def evaluation_json(evaluation: Evaluation, model_id: str) -> dict[str, Any]:
+    return {
+        "model": model_id,
+        "dataset": evaluation.dataset_name,
+        "task": evaluation.task,
+        "metric": evaluation.metric,
+        "value": evaluation.value,
+        "split": evaluation.split,
+        "verified": evaluation.verified,
+        "modelCommit": evaluation.model_commit,
+        "datasetCommit": evaluation.dataset_commit,
+        "createdAt": iso(evaluation.created_at),
+    }
+
+
+@router.get("/api/{types}/{namespace}/{name}/evaluations")
+def model_evaluations(repo: RepoInUrl, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    with read_session() as session:
+        found = get_repo(session, principal, repo.type, repo.id)
+        rows = evaluations.model_evaluations(session, found)
+        return [evaluation_json(e, found.repo_id) for e in rows]
+
+
+@router.post("/api/evaluations")
+def queue_evaluation(body: JsonBody, principal: CurrentPrincipal, base: BaseUrl) -> dict[str, Any]:
+    """Body: model, dataset (repo ids), optional label_column and text_column. The hub's
+    worker measures the model on the dataset's test split at their current commits."""
+    if principal.user is None:
+        raise UnauthorizedError("Queueing an evaluation needs a token.")
+    unknown = set(body) - {"model", "dataset", "label_column", "text_column"}
+    if unknown:
+        raise InvalidInputError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if not isinstance(body.get("model"), str) or not isinstance(body.get("dataset"), str):
+        raise InvalidInputError("Give the model and the dataset to evaluate, as repo ids.")
+    with write_session() as session:
+        model = get_repo(session, principal, "model", body["model"])
+        dataset = get_repo(session, principal, "dataset", body["dataset"])
+        args = {
+            "model": model.repo_id,
+            "dataset": dataset.repo_id,
+            "model_commit": refs.resolve_revision(session, model, refs.DEFAULT_BRANCH),
+            "dataset_commit": refs.resolve_revision(session, dataset, refs.DEFAULT_BRANCH),
+            "label_column": str(body.get("label_column") or "label"),
+            "text_column": body.get("text_column"),
+        }
+        job = jobs.create_job(session, EVALUATE, args, owner_id=principal.user.id)
+        answer = job_json(job, base)
+    jobs.dispatch([answer["id"]])
+    return answer
+
+
+@router.get("/api/leaderboards")
+def list_leaderboards(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    with read_session() as session:
+        return [
+            {"task": b.task, "dataset": b.dataset, "metric": b.metric, "models": b.entries}
+            for b in evaluations.boards(session, principal)
+        ]
+
+
+@router.get("/api/leaderboards/entries")
+def leaderboard_entries(
+    principal: CurrentPrincipal,
+    task: str,
+    dataset: str,
+    metric: str,
+    verified: bool = False,
+    order: str | None = Query(default=None, pattern="^(asc|desc)$"),
+) -> list[dict[str, Any]]:
+    """One leaderboard, best first; each row links to the model's lineage."""
+    with read_session() as session:
+        entries = evaluations.board_entries(
+            session,
+            principal,
+            task=task,
+            dataset=dataset,
+            metric=metric,
+            verified_only=verified,
+            ascending=None if order is None else order == "asc",
+        )
+        return [
+            {
+                "rank": rank,
+                **evaluation_json(e.evaluation, e.model.repo_id),
+                "lineage": f"/api/models/{e.model.repo_id}/lineage",
+                "baseModels": e.model.base_models or [],
+            }
+            for rank, e in enumerate(entries, 1)
+        ]
