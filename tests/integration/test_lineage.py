@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import httpx
@@ -16,35 +15,8 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from tests.conftest import free_port
+from tests.integration.cards import card, make_chain, publish, unique
 from tests.integration.conftest import User, running_hub
-
-
-def card(
-    license_id: str | None = None,
-    base: str | list[str] | None = None,
-    relation: str | None = None,
-    datasets: list[str] | None = None,
-    extra: str = "",
-) -> bytes:
-    lines = ["---"]
-    if license_id:
-        lines.append(f"license: {license_id}")
-    if isinstance(base, list):
-        lines += ["base_model:", *[f"- {b}" for b in base]]
-    elif base:
-        lines.append(f"base_model: {base}")
-    if relation:
-        lines.append(f"base_model_relation: {relation}")
-    if datasets:
-        lines += ["datasets:", *[f"- {d}" for d in datasets]]
-    return ("\n".join(lines) + "\n" + extra + "---\n# A model\n").encode()
-
-
-def publish(api: HfApi, repo_id: str, readme: bytes, repo_type: str = "model") -> None:
-    api.create_repo(repo_id, repo_type=repo_type, exist_ok=True)
-    api.upload_file(
-        path_or_fileobj=readme, path_in_repo="README.md", repo_id=repo_id, repo_type=repo_type
-    )
 
 
 def get(hub: str, path: str, token: str | None = None) -> dict:
@@ -54,29 +26,9 @@ def get(hub: str, path: str, token: str | None = None) -> dict:
     return response.json()
 
 
-def _id(user: User, prefix: str) -> str:
-    return f"{user.name}/{prefix}-{uuid.uuid4().hex[:6]}"
-
-
 @pytest.fixture
 def chain(hub: str, alice: User, bob: User) -> dict[str, str]:
-    """base → finetune → adapter → merge, alternating between two users, with data."""
-    a, b = HfApi(endpoint=hub, token=alice.token), HfApi(endpoint=hub, token=bob.token)
-    ids = {
-        "data": _id(alice, "data"),
-        "base": _id(alice, "base"),
-        "ft": _id(bob, "ft"),
-        "adapter": _id(alice, "adapter"),
-        "other": _id(bob, "other"),
-        "merge": _id(bob, "merge"),
-    }
-    publish(a, ids["data"], card("cc-by-4.0"), "dataset")
-    publish(a, ids["base"], card("apache-2.0"))
-    publish(b, ids["ft"], card("apache-2.0", ids["base"], "finetune", [ids["data"]]))
-    publish(a, ids["adapter"], card("mit", ids["ft"], "adapter"))
-    publish(b, ids["other"], card("mit"))
-    publish(b, ids["merge"], card("mit", [ids["adapter"], ids["other"]], "merge"))
-    return ids
+    return make_chain(hub, alice, bob)
 
 
 def test_chain_across_users_in_the_api(hub, chain):
@@ -118,7 +70,7 @@ def test_renames_keep_the_graph(hub, chain, bob):
 
 def test_external_bases_are_kept_and_linked_when_they_arrive(hub, alice):
     api = HfApi(endpoint=hub, token=alice.token)
-    model, future = _id(alice, "child"), _id(alice, "future")
+    model, future = unique(alice, "child"), unique(alice, "future")
     publish(api, model, card("mit", future, "finetune"))
     [node] = get(hub, f"/api/models/{model}/lineage")["ancestors"]
     assert node == {
@@ -136,7 +88,7 @@ def test_external_bases_are_kept_and_linked_when_they_arrive(hub, alice):
 
 def test_cycles_are_refused_with_a_clear_error(hub, alice):
     api = HfApi(endpoint=hub, token=alice.token)
-    first, second, third = _id(alice, "c1"), _id(alice, "c2"), _id(alice, "c3")
+    first, second, third = unique(alice, "c1"), unique(alice, "c2"), unique(alice, "c3")
     publish(api, first, card("mit"))
     publish(api, second, card("mit", first, "finetune"))
     publish(api, third, card("mit", second, "finetune"))
@@ -167,7 +119,7 @@ def test_cycles_are_refused_with_a_clear_error(hub, alice):
 )
 def test_license_check_along_lineage(hub, alice, base, derivative, status, words):
     api = HfApi(endpoint=hub, token=alice.token)
-    root, child = _id(alice, "root"), _id(alice, "derived")
+    root, child = unique(alice, "root"), unique(alice, "derived")
     publish(api, root, card(base))
     publish(api, child, card(derivative, root, "finetune"))
     verdict = get(hub, f"/api/models/{child}/license-check")
@@ -177,7 +129,7 @@ def test_license_check_along_lineage(hub, alice, base, derivative, status, words
 
 def test_a_base_license_change_re_checks_its_descendants(hub, alice):
     api = HfApi(endpoint=hub, token=alice.token)
-    root, child, grandchild = _id(alice, "root"), _id(alice, "kid"), _id(alice, "grandkid")
+    root, child, grandchild = unique(alice, "root"), unique(alice, "kid"), unique(alice, "grandkid")
     publish(api, root, card("apache-2.0"))
     publish(api, child, card("apache-2.0", root, "finetune"))
     publish(api, grandchild, card("mit", child, "adapter"))
@@ -189,7 +141,7 @@ def test_a_base_license_change_re_checks_its_descendants(hub, alice):
 
 def test_license_check_cli_prints_the_verdict(hub, alice):
     api = HfApi(endpoint=hub, token=alice.token)
-    root, child = _id(alice, "root"), _id(alice, "cli")
+    root, child = unique(alice, "root"), unique(alice, "cli")
     publish(api, root, card("cc-by-nc-4.0"))
     publish(api, child, card("mit", root, "finetune"))
     done = subprocess.run(
@@ -232,7 +184,7 @@ def test_reject_policy_refuses_incompatible_cards(tmp_path: Path):
 
 
 def test_self_reported_results_make_leaderboards(hub, alice, bob):
-    dataset = _id(alice, "bench")
+    dataset = unique(alice, "bench")
     HfApi(endpoint=hub, token=alice.token).create_repo(dataset, repo_type="dataset")
     index = (
         "model-index:\n- name: m\n  results:\n  - task: {{type: text-classification}}\n"
@@ -242,7 +194,7 @@ def test_self_reported_results_make_leaderboards(hub, alice, bob):
     models = {}
     for user, value in ((alice, 0.8), (bob, 0.9), (alice, 0.7)):
         api = HfApi(endpoint=hub, token=user.token)
-        repo = _id(user, "scored")
+        repo = unique(user, "scored")
         publish(api, repo, card("mit", extra=index.format(dataset=dataset, value=value)))
         models[value] = repo
     entries = get(

@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import RepositoryNotFoundError
@@ -81,9 +83,9 @@ def _metrics(hub: str, token: str, repo: str) -> dict:
     )
 
 
-def test_head_tune_beats_baseline_and_loads(hub, alice, assets):
-    from sentence_transformers import SentenceTransformer
-
+@pytest.fixture(scope="module")
+def head_model(hub, alice, assets) -> str:
+    """A head tuned on MiniLM with 400 reviews, pushed to the hub."""
     target = f"{alice.name}/reviews-head-{uuid.uuid4().hex[:6]}"
     commons(
         hub,
@@ -99,6 +101,13 @@ def test_head_tune_beats_baseline_and_loads(hub, alice, assets):
         "--push",
         target,
     )
+    return target
+
+
+def test_head_tune_beats_baseline_and_loads(hub, alice, assets, head_model):
+    from sentence_transformers import SentenceTransformer
+
+    target = head_model
     metrics = _metrics(hub, alice.token, target)
     assert metrics["accuracy"] > metrics["baseline_accuracy"] + 0.1, metrics
     info = HfApi(endpoint=hub, token=alice.token).model_info(target)
@@ -111,6 +120,54 @@ def test_head_tune_beats_baseline_and_loads(hub, alice, assets):
     assert scores.shape == (1, 2)
     out = commons(hub, alice.token, "run", target, "A wonderful, moving film.").stdout
     assert out.split("\t")[0] in ("fresh", "rotten")
+
+
+def _run_job(hub: str, token: str, path: str, body: dict) -> dict:
+    auth = {"Authorization": f"Bearer {token}"}
+    job = httpx.post(f"{hub}{path}", json=body, headers=auth)
+    assert job.status_code == 200, job.text
+    for _ in range(1200):
+        state = httpx.get(job.json()["url"], headers=auth).json()
+        if state["status"] in ("succeeded", "failed", "cancelled"):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"job stayed {state['status']}: {state['log']}")
+
+
+def test_verified_evaluation_lands_above_the_base(hub, alice, assets, head_model):
+    """The hub measures the tuned model and its base itself; the tune ranks higher."""
+    for model in (head_model, assets["base"]):
+        job = _run_job(
+            hub, alice.token, "/api/evaluations", {"model": model, "dataset": assets["reviews"]}
+        )
+        assert job["status"] == "succeeded", job["log"]
+        assert "Recorded: accuracy" in job["log"]
+    api = HfApi(endpoint=hub, token=alice.token)
+    commits = (api.model_info(head_model).sha, api.dataset_info(assets["reviews"]).sha)
+    board = httpx.get(
+        f"{hub}/api/leaderboards/entries",
+        params={
+            "task": "text-classification",
+            "dataset": assets["reviews"],
+            "metric": "accuracy",
+            "verified": "true",
+        },
+        headers={"Authorization": f"Bearer {alice.token}"},
+    ).json()
+    assert [row["model"] for row in board][:1] == [head_model], board
+    tuned = board[0]
+    assert (tuned["modelCommit"], tuned["datasetCommit"]) == commits
+    assert tuned["verified"] and tuned["value"] > 0.6
+    # The self-reported accuracy from the tune's card sits on the same board, told apart.
+    everything = httpx.get(
+        f"{hub}/api/leaderboards/entries",
+        params={"task": "text-classification", "dataset": assets["reviews"], "metric": "accuracy"},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    ).json()
+    assert {(r["model"], r["verified"]) for r in everything} >= {
+        (head_model, True),
+        (head_model, False),
+    }
 
 
 def test_recipe_rerun_reproduces_metrics(hub, alice, assets, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
 
+from tests.integration.cards import card, make_chain, publish, unique
 from tests.integration.conftest import User
 
 pytestmark = pytest.mark.web
@@ -314,3 +315,46 @@ def test_pages_at_phone_width_and_login_errors(browser, hub: str) -> None:  # ty
         assert page.url.endswith("/login?next=/new")
     finally:
         phone.close()
+
+
+def test_lineage_license_badge_and_leaderboard_in_the_browser(
+    session: Session, hub: str, alice: User, bob: User
+) -> None:
+    chain = make_chain(hub, alice, bob)
+    nc_base, mit_child = unique(alice, "nc"), unique(alice, "mit")
+    api = HfApi(endpoint=hub, token=alice.token)
+    publish(api, nc_base, card("cc-by-nc-4.0"))
+    index = (
+        "model-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n"
+        f"    dataset: {{name: d, type: {chain['data']}}}\n"
+        "    metrics:\n    - {type: accuracy, value: 0.75}\n"
+    )
+    publish(api, mit_child, card("mit", nc_base, "finetune", extra=index))
+
+    page = session.go(f"/{chain['base']}")
+    tree = page.get_by_role("complementary", name="About this model")
+    assert tree.get_by_role("link", name="1 fine-tune").is_visible()
+    assert tree.get_by_text("license compatible").is_visible()
+    page = session.go(f"/{chain['merge']}")
+    ancestors = page.get_by_role("list", name="Ancestors, nearest first")
+    for key in ("adapter", "other", "ft", "base"):
+        assert ancestors.get_by_role("link", name=chain[key]).is_visible(), key
+    session.shoot("repo-lineage")
+    page = session.go(f"/{chain['base']}/lineage")
+    descendants = page.get_by_role("region", name="Built on it")
+    for key in ("ft", "adapter", "merge"):
+        assert descendants.get_by_role("link", name=chain[key]).is_visible(), key
+    session.shoot("lineage")
+    page = session.go(f"/datasets/{chain['data']}")
+    trained = page.get_by_role("complementary", name="About this dataset")
+    assert trained.get_by_role("link", name=chain["ft"]).is_visible()
+
+    page = session.go(f"/{mit_child}")
+    panel = page.get_by_role("region", name="License check")
+    assert panel.get_by_text("license conflict").is_visible()
+    assert "non-commercial" in panel.inner_text()
+    page.get_by_role("link", name="accuracy").click()
+    board = page.get_by_role("table")
+    assert board.get_by_role("link", name=mit_child).is_visible()
+    assert board.get_by_text("self-reported").is_visible()
+    session.shoot("leaderboard")

@@ -17,6 +17,7 @@ EVALUATE = "evaluate"
 # run code; a model without safetensors or skops weights fails to load instead.
 UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.joblib", "*.py"]
 VERIFIED_METRICS = ("accuracy", "f1_macro", "roc_auc")
+CLASSIFY_TEXT = "text-classification"
 
 
 def _hub_url() -> str:
@@ -95,7 +96,10 @@ def evaluate_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
         dataset = find_repo(session, "dataset", args["dataset"])
         if model is None or dataset is None:
             raise NotFoundError("The model or the dataset was deleted during the evaluation.")
-        task = model.pipeline_tag or "unknown"
+        # The board is the task measured: the model's own classification task, or text
+        # classification for a base that is not a classifier yet (say, an encoder).
+        own = model.pipeline_tag or ""
+        task = args.get("task") or (own if own.endswith("classification") else CLASSIFY_TEXT)
         evaluations.record_verified(
             session,
             model=model,

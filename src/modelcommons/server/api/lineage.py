@@ -78,11 +78,12 @@ def model_evaluations(repo: RepoInUrl, principal: CurrentPrincipal) -> list[dict
 
 @router.post("/api/evaluations")
 def queue_evaluation(body: JsonBody, principal: CurrentPrincipal, base: BaseUrl) -> dict[str, Any]:
-    """Body: model, dataset (repo ids), optional label_column and text_column. The hub's
-    worker measures the model on the dataset's test split at their current commits."""
+    """Body: model, dataset (repo ids); optional label_column, text_column and task (the
+    board; by default the model's classification task). The hub's worker measures the model
+    on the dataset's test split at their current commits."""
     if principal.user is None:
         raise UnauthorizedError("Queueing an evaluation needs a token.")
-    unknown = set(body) - {"model", "dataset", "label_column", "text_column"}
+    unknown = set(body) - {"model", "dataset", "label_column", "text_column", "task"}
     if unknown:
         raise InvalidInputError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if not isinstance(body.get("model"), str) or not isinstance(body.get("dataset"), str):
@@ -97,6 +98,7 @@ def queue_evaluation(body: JsonBody, principal: CurrentPrincipal, base: BaseUrl)
             "dataset_commit": refs.resolve_revision(session, dataset, refs.DEFAULT_BRANCH),
             "label_column": str(body.get("label_column") or "label"),
             "text_column": body.get("text_column"),
+            "task": body.get("task"),
         }
         job = jobs.create_job(session, EVALUATE, args, owner_id=principal.user.id)
         answer = job_json(job, base)
