@@ -163,3 +163,28 @@ def test_unknown_pages_get_a_helpful_404_and_clients_get_json(hub: str):
     assert page.status_code == 404 and "Search models" in page.text
     api = httpx.get(f"{hub}/api/models/no-such-user/no-such-repo", headers=HTML)
     assert api.status_code == 404 and api.json()["error"]
+
+
+def test_tune_and_evaluate_forms_queue_jobs_their_owner_can_watch(browser: Browser, hub: str):
+    name = browser.sign_up()
+    browser.new_repo(name, "encoder")
+    form = browser.client.get(f"/{name}/encoder/tune")
+    assert form.status_code == 200 and 'name="data"' in form.text
+    bad = browser.post(
+        f"/{name}/encoder/tune",
+        {"task": "text-classification", "method": "logistic-regression", "data": "x/y"},
+    )
+    assert bad.status_code == 400 and "does not apply to text-classification" in bad.text
+    missing = browser.post(f"/{name}/encoder/evaluate", {"dataset": f"{name}/no-such-data"})
+    assert missing.status_code == 404 and "no-such-data" in missing.text
+
+    browser.new_repo(name, "data", "dataset")
+    queued = browser.post(f"/{name}/encoder/evaluate", {"dataset": f"{name}/data"})
+    assert queued.status_code == 303 and queued.headers["location"].startswith("/jobs/")
+    job_page = browser.client.get(queued.headers["location"])
+    assert job_page.status_code == 200 and f"{name}/encoder" in job_page.text
+    assert browser.client.get("/jobs").text.count('href="/jobs/') == 1
+
+    stranger = Browser(hub)
+    stranger.sign_up()
+    assert stranger.client.get(queued.headers["location"]).status_code == 404

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelcommons.hub.compatibility import FLAGGED, OK, REVIEW, Ancestor, check
+from modelcommons.errors import InvalidInputError
+from modelcommons.hub.compatibility import FLAGGED, OK, REVIEW, Ancestor, check, derive_license
 
 
 def _base(license_id: str | None, name: str = "acme/base") -> Ancestor:
@@ -76,3 +77,21 @@ def test_expressions_take_the_most_lenient_alternative_of_an_ancestor():
 def test_no_ancestors_is_fine_with_a_license():
     verdict = check("apache-2.0", [])
     assert verdict.status == OK and verdict.reasons == ["No ancestors to check against."]
+
+
+def test_derived_licenses_carry_the_constraining_terms():
+    assert derive_license(["apache-2.0", "cc-by-4.0"])[0] == "apache-2.0"
+    assert derive_license(["apache-2.0", "cc-by-nc-4.0"])[0] == "cc-by-nc-4.0"
+    assert derive_license(["gpl-3.0", "cc-by-4.0"])[0] == "gpl-3.0"
+    assert derive_license(["mit"], "apache-2.0") == (
+        "apache-2.0",
+        "chosen by the author, compatible with the inputs",
+    )
+    license_id, reason = derive_license(["my-own-terms"])
+    assert license_id == "other" and reason.startswith("needs review")
+    with pytest.raises(InvalidInputError, match="non-commercial.*Nothing is pushed"):
+        derive_license(["cc-by-nc-4.0"], "mit")
+    with pytest.raises(InvalidInputError, match="forbids derivatives"):
+        derive_license(["cc-by-nd-4.0"])
+    with pytest.raises(InvalidInputError, match="non-commercial"):  # GPL must stay GPL
+        derive_license(["gpl-3.0", "cc-by-nc-4.0"])

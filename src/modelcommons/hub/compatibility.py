@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelcommons.hub.licenses import LicenseTerms, license_options
+from modelcommons.errors import InvalidInputError
+from modelcommons.hub.licenses import (
+    LicenseTerms,
+    license_options,
+    license_terms,
+    normalize_license,
+)
 
 OK, REVIEW, FLAGGED = "ok", "needs_review", "flagged"
 _SEVERITY = {OK: 0, REVIEW: 1, FLAGGED: 2}
@@ -107,6 +113,8 @@ def check(license_id: str | None, ancestors: list[Ancestor]) -> Verdict:
     mine = _options(license_id)
     if license_id is None:
         verdict.add(REVIEW, "This repo declares no license.")
+    elif license_id == "other":
+        verdict.add(REVIEW, "Custom license ('other'): a person must read its license file.")
     elif mine is None:
         verdict.add(REVIEW, f"{license_id} is not a license the hub knows: a person must review.")
     for ancestor in ancestors:
@@ -132,3 +140,27 @@ def check(license_id: str | None, ancestors: list[Ancestor]) -> Verdict:
             "Compatible with every ancestor." if ancestors else "No ancestors to check against."
         )
     return verdict
+
+
+def derive_license(inputs: list[str | None], chosen: str | None = None) -> tuple[str, str]:
+    """The license for a new derivative of `inputs` (its base's and its data's licenses), and
+    why. A chosen license is checked by the rules above; without one, the most constraining
+    input's carries over (share-alike, then non-commercial, then the first). An incompatible
+    choice is refused before anything is pushed; unknown inputs give "other" (needs review)."""
+    known = [n for n in (normalize_license(i) for i in inputs) if n]
+    ancestors = [Ancestor(lic, lic, "input") for lic in known]
+    if chosen:
+        candidate, why = normalize_license(chosen) or "other", "chosen by the author"
+    else:
+        terms = [t for t in (license_terms(k) for k in known) if t is not None]
+        constraining = [t for t in terms if t.share_alike] or [
+            t for t in terms if not t.commercial_use
+        ]
+        candidate = (constraining or terms)[0].id if terms else "other"
+        why = "carried over from the inputs" if terms else "no input declares a known license"
+    verdict = check(candidate, ancestors)
+    if verdict.status == FLAGGED:
+        raise InvalidInputError(" ".join(verdict.reasons) + " Nothing is pushed.")
+    if verdict.status == REVIEW:
+        return candidate, "needs review: " + " ".join(verdict.reasons)
+    return candidate, why + ", compatible with the inputs"

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import Job, utcnow
-from modelcommons.errors import NotFoundError
+from modelcommons.db.models import Account, Job, utcnow
+from modelcommons.errors import NotFoundError, UnauthorizedError
+from modelcommons.hub.accounts import Principal
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -39,6 +40,22 @@ def create_job(
     session.add(job)
     session.flush()
     return job
+
+
+def visible_job(session: Session, principal: Principal, job_id: int) -> Job:
+    """A job its owner (or an admin) may see; anyone else is told it does not exist."""
+    if principal.user is None:
+        raise UnauthorizedError("Jobs are visible to the user who queued them; sign in.")
+    job = session.get(Job, job_id)
+    mine = job is not None and job.owner_id == principal.user.id
+    if job is None or not (mine or principal.user.is_admin):
+        raise NotFoundError(f"No job {job_id}.")
+    return job
+
+
+def jobs_of(session: Session, user: Account, limit: int = 200) -> list[Job]:
+    stmt = select(Job).where(Job.owner_id == user.id).order_by(Job.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
 
 
 def request_cancel(session: Session, job: Job) -> None:

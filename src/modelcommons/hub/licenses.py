@@ -60,6 +60,37 @@ LICENSES: dict[str, LicenseTerms] = {
         _t("llama3", "Llama 3 Community License", True, True, False, False, True, True),
         _t("llama3.1", "Llama 3.1 Community License", True, True, False, False, True, True),
         _t("gemma", "Gemma Terms of Use", True, True, False, False, True, True),
+        _t("cc-by-3.0", "CC BY 3.0", True, True, False, False, True, False),
+        _t("cc-by-sa-3.0", "CC BY-SA 3.0", True, True, True, True, True, False),
+        _t("cc-by-nc-3.0", "CC BY-NC 3.0", False, True, False, False, True, False),
+        _t("cc-by-nc-sa-3.0", "CC BY-NC-SA 3.0", False, True, True, True, True, False),
+        _t("cc-by-nc-nd-3.0", "CC BY-NC-ND 3.0", False, False, False, False, True, False),
+        _t("cc-by-nd-3.0", "CC BY-ND 3.0", True, False, False, False, True, False),
+        _t("cc-by-2.0", "CC BY 2.0", True, True, False, False, True, False),
+        _t("gpl-2.0", "GNU GPL v2", True, True, True, True, True, False),
+        _t("lgpl-2.1", "GNU LGPL v2.1", True, True, True, True, True, False),
+        _t("bsl-1.0", "Boost Software License 1.0", True, True, False, False, True, False),
+        _t("zlib", "zlib License", True, True, False, False, True, False),
+        _t("wtfpl", "WTFPL", True, True, False, False, False, False),
+        _t("artistic-2.0", "Artistic License 2.0", True, True, False, False, True, False),
+        _t("epl-2.0", "Eclipse Public License 2.0", True, True, True, True, True, False),
+        _t("pddl", "ODC Public Domain Dedication", True, True, False, False, False, False),
+        _t("cdla-permissive-2.0", "CDLA Permissive 2.0", True, True, False, False, True, False),
+        _t("cdla-sharing-1.0", "CDLA Sharing 1.0", True, True, True, True, True, False),
+        _t("bigcode-openrail-m", "BigCode OpenRAIL-M", True, True, False, False, True, True),
+        _t(
+            "bigscience-bloom-rail-1.0",
+            "BigScience BLOOM RAIL",
+            True,
+            True,
+            False,
+            False,
+            True,
+            True,
+        ),
+        _t("llama3.2", "Llama 3.2 Community License", True, True, False, False, True, True),
+        _t("llama3.3", "Llama 3.3 Community License", True, True, False, False, True, True),
+        _t("llama4", "Llama 4 Community License", True, True, False, False, True, True),
         _t("other", "Other (see the license file)", False, False, False, False, True, True),
     ]
 }
@@ -77,6 +108,11 @@ ALIASES = {
     "gpl-3.0-only": "gpl-3.0",
     "gpl-3.0-or-later": "gpl-3.0",
     "bsd-3": "bsd-3-clause",
+    "gpl-2.0-only": "gpl-2.0",
+    "gpl-2.0-or-later": "gpl-2.0",
+    "lgpl-2.1-only": "lgpl-2.1",
+    "agpl-3.0-only": "agpl-3.0",
+    "cc0": "cc0-1.0",
 }
 
 
@@ -123,47 +159,3 @@ def license_options(license_id: str | None) -> list[list[LicenseTerms]] | None:
             return None
         options.append([t for t in terms if t is not None])
     return options
-
-
-def derive_license(inputs: list[str | None], chosen: str | None = None) -> tuple[str, str]:
-    """The license of a derivative of `inputs` (a base model's and its data's licenses).
-
-    Returns (license, reason). Non-commercial and share-alike terms carry over; a base or
-    dataset that forbids derivatives, or a chosen license that drops such terms, is refused.
-    Unknown licenses give "other", which means "needs review", never "fine".
-    """
-    from modelcommons.errors import InvalidInputError
-
-    known = [normalize_license(i) for i in inputs if normalize_license(i)]
-    terms = [license_terms(k) for k in known]
-    if any(t is None or t.id == "other" for t in terms):
-        unknown = [k for k, t in zip(known, terms, strict=True) if t is None or t.id == "other"]
-        return "other", f"inputs under unknown terms need review: {', '.join(map(str, unknown))}"
-    listed = [t for t in terms if t is not None]
-    if any(not t.derivatives for t in listed):
-        no_derivs = [t.id for t in listed if not t.derivatives]
-        raise InvalidInputError(f"{', '.join(no_derivs)} forbids derivatives; nothing is pushed.")
-    share_alike = sorted({t.id for t in listed if t.share_alike})
-    non_commercial = [t.id for t in listed if not t.commercial_use]
-    if len(share_alike) > 1:
-        raise InvalidInputError(f"Incompatible share-alike licenses: {', '.join(share_alike)}.")
-    if chosen is not None:
-        wanted = license_terms(normalize_license(chosen))
-        if wanted is None:
-            return normalize_license(chosen) or "other", "chosen by the author (not in the table)"
-        if share_alike and wanted.id != share_alike[0]:
-            raise InvalidInputError(
-                f"{share_alike[0]} is share-alike: the derivative must keep it."
-            )
-        if non_commercial and wanted.commercial_use:
-            raise InvalidInputError(
-                f"{non_commercial[0]} is non-commercial: {wanted.id} would allow commercial use."
-            )
-        return wanted.id, "chosen by the author, compatible with the inputs"
-    if share_alike:
-        return share_alike[0], "share-alike input"
-    if non_commercial:
-        return non_commercial[0], "non-commercial input"
-    if listed:
-        return listed[0].id, "the base's (or data's) permissive license"
-    return "other", "no input declares a license: needs review"

@@ -28,6 +28,7 @@ RESERVED_NAMES = frozenset(
         "healthz",
         "search",
         "leaderboards",
+        "jobs",
     }
 )
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")

@@ -10,9 +10,8 @@ from modelcommons.errors import ConfigurationError, NotFoundError
 from modelcommons.hub import jobs
 from modelcommons.hub.job_tokens import job_token
 from modelcommons.ml.recipe import Recipe
+from modelcommons.ml.requests import EVALUATE, TUNE
 
-KIND = "tune"
-EVALUATE = "evaluate"
 # What a verified evaluation may download: never pickles (or code), so nothing it loads can
 # run code; a model without safetensors or skops weights fails to load instead.
 UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.joblib", "*.py"]
@@ -30,7 +29,7 @@ def _hub_url() -> str:
     return endpoint
 
 
-@jobs.handler(KIND)
+@jobs.handler(TUNE)
 def tune_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
     endpoint = _hub_url()
     from modelcommons.ml.tune import run_tune

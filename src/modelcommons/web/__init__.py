@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from modelcommons.web import account, browse, publish, repo_pages
+from modelcommons.web import account, browse, jobs, publish, repo_pages
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.errors import RepoMoved, redirect_moved
 from modelcommons.web.rendering import HERE, pygments_css
@@ -33,6 +33,7 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(RepoMoved, redirect_moved)
     app.include_router(_first)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (account, browse, publish, repo_pages):
+    for module in (account, browse, jobs, repo_pages, publish):
         app.include_router(module.router)
+    app.include_router(jobs.model_router)
     app.include_router(_last)

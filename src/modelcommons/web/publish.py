@@ -37,7 +37,7 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _owners(principal: Principal) -> list[str]:
+def owners(principal: Principal) -> list[str]:
     assert principal.user is not None
     orgs = [org for org, role in principal.org_roles.items() if role in ("write", "admin")]
     return [principal.user.name, *sorted(orgs)]
@@ -55,7 +55,7 @@ def _new_repo_page(
     error: CommonsError | None = None,
 ) -> HTMLResponse:
     context = {
-        "owners": _owners(principal),
+        "owners": owners(principal),
         "licenses": sorted(LICENSES.values(), key=lambda t: t.id),
         "values": values,
     }

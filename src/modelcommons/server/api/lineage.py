@@ -6,14 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import read_session
 from modelcommons.db.models import Evaluation
-from modelcommons.errors import InvalidInputError, UnauthorizedError
-from modelcommons.hub import evaluations, jobs, lineage, refs
+from modelcommons.hub import evaluations, lineage
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf.shapes import iso
-from modelcommons.server.api.jobs import job_json
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl
+from modelcommons.server.deps import CurrentPrincipal, RepoInUrl
 
 router = APIRouter()
 EVALUATE = "evaluate"
@@ -74,36 +72,6 @@ def model_evaluations(repo: RepoInUrl, principal: CurrentPrincipal) -> list[dict
         found = get_repo(session, principal, repo.type, repo.id)
         rows = evaluations.model_evaluations(session, found)
         return [evaluation_json(e, found.repo_id) for e in rows]
-
-
-@router.post("/api/evaluations")
-def queue_evaluation(body: JsonBody, principal: CurrentPrincipal, base: BaseUrl) -> dict[str, Any]:
-    """Body: model, dataset (repo ids); optional label_column, text_column and task (the
-    board; by default the model's classification task). The hub's worker measures the model
-    on the dataset's test split at their current commits."""
-    if principal.user is None:
-        raise UnauthorizedError("Queueing an evaluation needs a token.")
-    unknown = set(body) - {"model", "dataset", "label_column", "text_column", "task"}
-    if unknown:
-        raise InvalidInputError(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    if not isinstance(body.get("model"), str) or not isinstance(body.get("dataset"), str):
-        raise InvalidInputError("Give the model and the dataset to evaluate, as repo ids.")
-    with write_session() as session:
-        model = get_repo(session, principal, "model", body["model"])
-        dataset = get_repo(session, principal, "dataset", body["dataset"])
-        args = {
-            "model": model.repo_id,
-            "dataset": dataset.repo_id,
-            "model_commit": refs.resolve_revision(session, model, refs.DEFAULT_BRANCH),
-            "dataset_commit": refs.resolve_revision(session, dataset, refs.DEFAULT_BRANCH),
-            "label_column": str(body.get("label_column") or "label"),
-            "text_column": body.get("text_column"),
-            "task": body.get("task"),
-        }
-        job = jobs.create_job(session, EVALUATE, args, owner_id=principal.user.id)
-        answer = job_json(job, base)
-    jobs.dispatch([answer["id"]])
-    return answer
 
 
 @router.get("/api/leaderboards")
