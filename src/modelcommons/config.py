@@ -34,6 +34,7 @@ class Settings:
     lfs_part_size: int
     signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
+    job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
 
     @property
     def embedded_queue(self) -> bool:
@@ -82,6 +83,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
         signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
+        job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
     )
 
 

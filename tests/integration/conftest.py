@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,9 +87,33 @@ def running_hub(port: int, env: dict[str, str], log_path: Path) -> Iterator[str]
         log.close()
 
 
+RUNNING: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session")
+def running_cluster(hub: str) -> Any:
+    """The cluster behind `hub`, for tests that kill and restart its processes."""
+    if "cluster" not in RUNNING:
+        pytest.skip("needs COMMONS_TEST_CLUSTER=1 (three servers behind nginx)")
+    return RUNNING["cluster"]
+
+
 @pytest.fixture(scope="session")
 def hub(database_url: str) -> Iterator[str]:
-    """The hub's URL. Started once per session with the real CLI; its log is printed on failure."""
+    """The hub's URL, started once per session with the real CLI. COMMONS_TEST_CLUSTER=1
+    makes it three servers behind nginx on PostgreSQL, SeaweedFS (S3) and Redis workers."""
+    if os.environ.get("COMMONS_TEST_CLUSTER") == "1":
+        from tests.cluster import cluster
+
+        lease = {"COMMONS_JOB_LEASE_SECONDS": "6"}  # a killed worker's job moves on quickly
+        with cluster(
+            RUN_DIR / "cluster", database_url=database_url, port=PORT, extra_env=lease
+        ) as running:
+            # The tests' own CLI calls and signatures use the cluster's settings.
+            os.environ.update({k: v for k, v in running.env.items() if k.startswith("COMMONS_")})
+            RUNNING["cluster"] = running
+            yield running.url
+        return
     if not database_url.startswith("sqlite"):
         _commons("migrate")
     with running_hub(PORT, os.environ.copy(), RUN_DIR / "server.log") as url:

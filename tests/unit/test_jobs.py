@@ -21,7 +21,7 @@ def _running_job(*, attempts: int, expired: bool) -> int:
     with write_session() as session:
         job = jobs.create_job(session, "reaper-test", {})
         job.status, job.attempts = "running", attempts
-        job.lease_until = utcnow() + (timedelta(minutes=-1) if expired else jobs.LEASE)
+        job.lease_until = utcnow() + (timedelta(minutes=-1) if expired else jobs.lease())
         return job.id
 
 

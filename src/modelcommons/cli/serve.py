@@ -33,7 +33,17 @@ def read_credentials(path: Path) -> dict[str, str]:
 
 def ensure_admin() -> str:
     """The first start creates an admin and a write token, saved (0600) in COMMONS_HOME.
-    Returns the token the demo seeds with."""
+    Returns the token the demo seeds with. Servers starting at once on a new database race
+    to create the admin; the loser finds it on its second try."""
+    from modelcommons.errors import ConflictError
+
+    try:
+        return _ensure_admin()
+    except ConflictError:
+        return _ensure_admin()
+
+
+def _ensure_admin() -> str:
     from sqlalchemy import select
 
     from modelcommons.config import get_settings

@@ -6,20 +6,23 @@ out (their worker died) until they have used their attempts, then fails them, ke
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Account, Job, utcnow
 from modelcommons.errors import NotFoundError, UnauthorizedError
 from modelcommons.hub.accounts import Principal
 
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
@@ -40,6 +43,11 @@ def create_job(
     session.add(job)
     session.flush()
     return job
+
+
+def lease() -> timedelta:
+    """How long a job's worker may stay silent before the job is handed to another."""
+    return timedelta(seconds=get_settings().job_lease_seconds)
 
 
 def visible_job(session: Session, principal: Principal, job_id: int) -> Job:
@@ -109,7 +117,7 @@ class JobContext:
             job = get_job(session, self.job_id)
             job.progress = max(0.0, min(1.0, fraction))
             job.heartbeat_at = utcnow()
-            job.lease_until = utcnow() + LEASE
+            job.lease_until = utcnow() + lease()
             if line:
                 job.log += line.rstrip("\n") + "\n"
             return not job.cancel_requested
@@ -122,8 +130,9 @@ def _claim(job_id: int) -> Job | None:
             return None
         job.status = "running"
         job.attempts += 1
+        job.log += f"attempt {job.attempts}: worker {socket.gethostname()}:{os.getpid()}\n"
         job.heartbeat_at = utcnow()
-        job.lease_until = utcnow() + LEASE
+        job.lease_until = utcnow() + lease()
         session.flush()
         session.expunge(job)
         return job
@@ -145,6 +154,8 @@ def run(job_id: int) -> None:
     job = _claim(job_id)
     if job is None:
         return
+    done = threading.Event()
+    threading.Thread(target=_heartbeat, args=(job_id, done), daemon=True).start()
     try:
         result = HANDLERS[job.kind](job, JobContext(job_id))
     except JobCancelled:
@@ -153,7 +164,25 @@ def run(job_id: int) -> None:
     except Exception as exc:  # a job's failure is recorded, never lost
         _finish(job_id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
         raise
+    finally:
+        done.set()
     _finish(job_id, status="succeeded", result=result, line="done")
+
+
+def _heartbeat(job_id: int, done: threading.Event) -> None:
+    """Renew the lease while the handler runs, even through long silent steps (loading a
+    model), so that only a dead worker's jobs expire."""
+    interval = max(0.5, get_settings().job_lease_seconds / 3)
+    while not done.wait(interval):
+        try:
+            with write_session() as session:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "running")
+                    .values(heartbeat_at=utcnow(), lease_until=utcnow() + lease())
+                )
+        except Exception:  # the next beat tries again; the lease has slack for one miss
+            continue
 
 
 def reap_expired() -> list[int]:

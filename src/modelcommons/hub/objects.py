@@ -19,3 +19,8 @@ def iter_object(obj: StoredObject, start: int = 0, end: int | None = None) -> It
 def local_path(obj: StoredObject) -> Path | None:
     """A path on local disk holding exactly the object's bytes, when there is one."""
     return get_store().local_path(obj.location) if obj.kind == "blob" else None
+
+
+def presigned_url(obj: StoredObject) -> str | None:
+    """A URL the client may fetch a whole-blob object from, straight from the store."""
+    return get_store().presigned_url(obj.location) if obj.kind == "blob" else None

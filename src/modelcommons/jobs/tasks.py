@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from huey import crontab
-
 from modelcommons.hub import jobs
 from modelcommons.hub import scans as _scans  # noqa: F401  (registers the scan handler)
 from modelcommons.hub.xet import convert as _convert  # noqa: F401  (registers xet-convert)
@@ -14,8 +12,3 @@ from modelcommons.ml import jobs as _ml_jobs  # noqa: F401  (registers tune; imp
 @huey.task()
 def run_job(job_id: int) -> None:
     jobs.run(job_id)
-
-
-@huey.periodic_task(crontab(minute="*"))
-def reap_expired_jobs() -> None:
-    jobs.reap_expired()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from multiprocessing.process import BaseProcess
 
 from modelcommons.hub import jobs
+
+log = logging.getLogger("modelcommons.worker")
 
 
 def run_worker(*, workers: int = 1) -> None:
@@ -23,8 +28,22 @@ def run_worker(*, workers: int = 1) -> None:
     # Jobs queued while no worker ran (or whose message was lost) are handed over again.
     for job_id in jobs.pending_job_ids():
         run_job(job_id)
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    threading.Thread(target=_reap_forever, name="commons-reaper", daemon=True).start()
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
     consumer.run()
+
+
+def _reap_forever() -> None:
+    """Hand jobs whose worker died to a live one, checking a few times per lease."""
+    from modelcommons.config import get_settings
+
+    interval = max(1.0, min(60.0, get_settings().job_lease_seconds / 3))
+    while True:
+        time.sleep(interval)
+        try:
+            jobs.reap_expired()
+        except Exception:  # a database hiccup must not stop the reaper
+            log.exception("reaping expired jobs failed")
 
 
 def _child() -> None:

@@ -36,6 +36,27 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return start, end
 
 
+def wants_stream(request: Request) -> bool:
+    """`?stream=true` asks the server for the bytes itself instead of a redirect to the store."""
+    return request.query_params.get("stream", "").lower() in ("1", "true", "yes")
+
+
+def redirect_or_stream(
+    request: Request,
+    size: int,
+    headers: dict[str, str],
+    *,
+    presigned: str | None,
+    read: Callable[[int, int | None], Iterator[bytes]],
+    local: Path | None = None,
+) -> Response:
+    """Send the client to the store's presigned URL when there is one (the store then serves
+    the bytes and their ranges), unless it asked the server to stream them."""
+    if presigned is not None and not wants_stream(request):
+        return Response(status_code=302, headers={**headers, "Location": presigned})
+    return stream_object(request, size, headers, read=read, local=local)
+
+
 def stream_object(
     request: Request,
     size: int,

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from modelcommons.config import get_settings
+from modelcommons.errors import ConfigurationError
 from modelcommons.storage.base import ContentStore
 from modelcommons.storage.filesystem import FileSystemStore
 from modelcommons.storage.git import GitObjects
@@ -16,7 +17,13 @@ def open_store(url: str) -> ContentStore:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return FileSystemStore(Path(parsed.path))
-    raise ValueError(f"unsupported COMMONS_STORAGE_URL scheme: {parsed.scheme!r}")
+    if parsed.scheme == "s3":
+        from modelcommons.storage.s3 import S3Store  # boto3 loads only when used
+
+        return S3Store.from_url(url, staging=get_settings().home / "staging")
+    raise ConfigurationError(
+        f"Unsupported COMMONS_STORAGE_URL scheme {parsed.scheme!r}: use file:// or s3://."
+    )
 
 
 @cache

@@ -41,6 +41,11 @@ class ContentStore(ABC):
         """The object's path on local disk, when the store has one (lets the server sendfile)."""
         return None
 
+    def presigned_url(self, key: str) -> str | None:
+        """A URL a client may fetch the object from directly (with Range), when the store
+        can hand out such URLs; the server streams the bytes itself otherwise."""
+        return None
+
 
 def lfs_key(sha256: str) -> str:
     return f"lfs/{sha256[:2]}/{sha256[2:4]}/{sha256}"

@@ -152,8 +152,12 @@ def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl)
         return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
     terms, skip = cas.plan(segments, start, end)
     fetch: dict[str, list[dict[str, Any]]] = {}
+    store = get_store()
     for term in terms:
-        url = f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signing.sign('xorb', term.xorb))}"
+        # Straight from the object store when it signs URLs; through this server otherwise.
+        url = store.presigned_url(cas.xorb_key(term.xorb)) or (
+            f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signing.sign('xorb', term.xorb))}"
+        )
         fetch.setdefault(term.xorb, []).append(
             {
                 "range": {"start": term.chunk_start, "end": term.chunk_end},

@@ -82,7 +82,9 @@ def _batch_object(item: Any, operation: str, transfers: list[str], base: str) ->
         return {"oid": oid, "size": size, "actions": _upload_actions(base, oid, size, transfers)}
     if stored is None:
         return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object not found."}}
-    href = _signed(base, f"/lfs/objects/{oid}", "get", oid, size=stored.size)
+    href = objects.presigned_url(stored) or _signed(
+        base, f"/lfs/objects/{oid}", "get", oid, size=stored.size
+    )
     return {"oid": oid, "size": stored.size, "actions": {"download": {"href": href}}}
 
 

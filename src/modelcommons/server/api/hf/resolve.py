@@ -19,7 +19,7 @@ from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
-from modelcommons.server.transfer import bytes_response, stream_object
+from modelcommons.server.transfer import bytes_response, redirect_or_stream
 from modelcommons.storage import get_git
 
 router = APIRouter()
@@ -87,10 +87,11 @@ async def _resolve(
             headers["X-Xet-Hash"] = entry.xet_hash
             token_url = f"{base}/api/{repo.type}s/{repo.repo_id}/xet-read-token/{sha}"
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
-        return stream_object(
+        return redirect_or_stream(
             request,
             stored.size,
             headers,
+            presigned=objects.presigned_url(stored),
             read=lambda start, end: objects.iter_object(stored, start, end),
             local=objects.local_path(stored),
         )
