@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,9 +19,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
-
 COMMONS = [sys.executable, "-m", "modelcommons.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 

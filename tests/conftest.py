@@ -8,16 +8,10 @@ on the machine's PostgreSQL (a fresh, uniquely named database, dropped afterward
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.cluster import free_port
 
 RUN_DIR = Path(tempfile.mkdtemp(prefix="commons-test-"))
 PORT = free_port()

@@ -16,7 +16,7 @@ import pytest
 import redis
 from huggingface_hub import HfApi
 
-from tests.conftest import free_port
+from tests.cluster import free_port
 
 pytestmark = pytest.mark.ml
 

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.conftest import free_port
+from tests.cluster import free_port
 from tests.integration.cards import card, make_chain, publish, unique
 from tests.integration.conftest import User, running_hub
 
