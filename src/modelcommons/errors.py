@@ -79,5 +79,9 @@ class NotSupportedError(CommonsError, NotImplementedError):
     status = 501
 
 
+class TooManyRequestsError(CommonsError):
+    status = 429
+
+
 class ConfigurationError(CommonsError):
     status = 500

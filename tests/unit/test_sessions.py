@@ -10,7 +10,12 @@ import pytest
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
 from modelcommons.db.models import Invite, WebSession, utcnow
-from modelcommons.errors import InvalidInputError, PermissionDeniedError, UnauthorizedError
+from modelcommons.errors import (
+    InvalidInputError,
+    PermissionDeniedError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
 from modelcommons.hub import sessions
 
 
@@ -83,3 +88,25 @@ def test_expired_invites_and_sessions_do_not_count():
             row.expires_at = utcnow() - timedelta(seconds=1)
     with read_session() as session:
         assert sessions.session_principal(session, key) is None
+
+
+def test_password_guessing_is_slowed_down_per_name():
+    user = _sign_up()
+    for _ in range(sessions.LOGIN_FAILURES):
+        with pytest.raises(UnauthorizedError):
+            sessions.log_in(user.name, "wrong guess")
+    with pytest.raises(TooManyRequestsError, match="Too many failed logins"):
+        sessions.log_in(user.name, "long enough")  # even the right password waits
+    other = _sign_up()
+    assert sessions.log_in(other.name, "long enough")  # other names are not affected
+
+
+def test_a_successful_login_clears_the_failures():
+    user = _sign_up()
+    for _ in range(sessions.LOGIN_FAILURES - 1):
+        with pytest.raises(UnauthorizedError):
+            sessions.log_in(user.name, "wrong guess")
+    assert sessions.log_in(user.name, "long enough")
+    with pytest.raises(UnauthorizedError):
+        sessions.log_in(user.name, "wrong guess")
+    assert sessions.log_in(user.name, "long enough")

@@ -344,3 +344,13 @@ class Evaluation(Base):
     dataset_commit: Mapped[str | None] = mapped_column(String(40))
     job_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RateCounter(Base):
+    """Attempts counted per key (say, failed logins for one name) in a fixed window; in the
+    database so that every server process counts the same attempts."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)

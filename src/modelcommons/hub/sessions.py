@@ -14,8 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from modelcommons.db.engine import write_session
 from modelcommons.db.models import Account, Invite, WebSession, utcnow
 from modelcommons.errors import InvalidInputError, PermissionDeniedError, UnauthorizedError
+from modelcommons.hub import ratelimit
 from modelcommons.hub.accounts import PASSWORDS, Principal, create_user, org_roles
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -24,6 +26,29 @@ INVITE_LIFETIME = timedelta(days=14)
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+LOGIN_FAILURES = 10  # per user name and window: then logging in as that name waits
+LOGIN_WINDOW = timedelta(minutes=15)
+
+
+def log_in(name: str, password: str) -> str:
+    """A new session's cookie value for the right password. Failures are counted per name in
+    the database (every server process sees them), so guessing a password is slow."""
+    key = "login:" + name.lower()
+    with write_session() as session:
+        ratelimit.check(
+            session, key, limit=LOGIN_FAILURES, window=LOGIN_WINDOW, what="failed logins"
+        )
+    try:
+        with write_session() as session:
+            user = verify_password(session, name, password)
+            ratelimit.forget(session, key)
+            return start_session(session, user)
+    except UnauthorizedError:
+        with write_session() as session:
+            ratelimit.count(session, key, window=LOGIN_WINDOW)
+        raise
 
 
 def verify_password(session: Session, name: str, password: str) -> Account:

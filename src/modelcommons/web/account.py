@@ -41,13 +41,8 @@ async def login(request: Request) -> Response:
     form = await read_form(request)
     name, target = text(form, "username"), _next(text(form, "next", "/"))
 
-    def check() -> str:
-        with write_session() as session:
-            user = sessions.verify_password(session, name, text(form, "password"))
-            return sessions.start_session(session, user)
-
     try:
-        key = await run_in_threadpool(check)
+        key = await run_in_threadpool(sessions.log_in, name, text(form, "password"))
     except CommonsError as exc:
         context = {"next": target, "values": {"username": name}}
         return form_page(request, "login.html", context, exc)
