@@ -1,7 +1,8 @@
 import os
 import time
 
-from modelcommons.storage.filesystem import STALE_STAGING_SECONDS, FileSystemStore
+from modelcommons.storage.base import STALE_STAGING_SECONDS
+from modelcommons.storage.filesystem import FileSystemStore
 
 
 def test_put_and_ranges(tmp_path):

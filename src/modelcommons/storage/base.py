@@ -5,11 +5,24 @@ with one atomic step, so a crash never leaves a half-written object visible.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+STALE_STAGING_SECONDS = 24 * 3600
+
+
+def sweep_staging(folder: Path, max_age: float = STALE_STAGING_SECONDS) -> None:
+    """Remove what uploads interrupted by a crash left in a staging folder (never visible as
+    objects: publishing is the last step)."""
+    cutoff = time.time() - max_age
+    for leftover in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 class ContentStore(ABC):

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelcommons.storage.base import CHUNK, ContentStore
-
-STALE_STAGING_SECONDS = 24 * 3600
+from modelcommons.storage.base import CHUNK, ContentStore, sweep_staging
 
 
 class FileSystemStore(ContentStore):
@@ -20,15 +16,7 @@ class FileSystemStore(ContentStore):
         self.root = root
         self._staging = root / ".staging"
         self._staging.mkdir(parents=True, exist_ok=True)
-        self._sweep_staging()
-
-    def _sweep_staging(self, max_age: float = STALE_STAGING_SECONDS) -> None:
-        """Remove what uploads interrupted by a crash left behind (never visible as objects)."""
-        cutoff = time.time() - max_age
-        for leftover in self._staging.iterdir():
-            with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < cutoff:
-                    leftover.unlink()
+        sweep_staging(self._staging)
 
     def _path(self, key: str) -> Path:
         return self.root / key

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from modelcommons.storage.base import CHUNK, ContentStore
+from modelcommons.storage.base import CHUNK, ContentStore, sweep_staging
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PRESIGNED_SECONDS = 3600
@@ -64,6 +64,7 @@ class S3Store(ContentStore):
         )
         self._staging = staging or Path(tempfile.gettempdir()) / "commons-staging"
         self._staging.mkdir(parents=True, exist_ok=True)
+        sweep_staging(self._staging)
         self._ensure_bucket()
 
     @classmethod
