@@ -220,3 +220,22 @@ def test_self_reported_results_make_leaderboards(hub, alice, bob):
         "&metric=accuracy&verified=true",
     )
     assert verified == []
+
+
+def test_a_card_cannot_probe_someone_elses_private_repo(hub, alice, bob):
+    owner = HfApi(endpoint=hub, token=bob.token)
+    secret = unique(bob, "secret")
+    owner.create_repo(secret, private=True)
+    owner.upload_file(
+        path_or_fileobj=card("cc-by-nc-4.0"), path_in_repo="README.md", repo_id=secret
+    )
+    child = unique(alice, "prober")
+    publish(HfApi(endpoint=hub, token=alice.token), child, card("mit", secret, "finetune"))
+    [node] = get(hub, f"/api/models/{child}/lineage", alice.token)["ancestors"]
+    assert node["external"] is True and "license" not in node
+    verdict = get(hub, f"/api/models/{child}/license-check", alice.token)
+    assert verdict["status"] == "needs_review" and "cc-by-nc" not in str(verdict)
+    owner.update_repo_settings(secret, private=False)
+    [node] = get(hub, f"/api/models/{child}/lineage", alice.token)["ancestors"]
+    assert node["external"] is False and node["license"] == "cc-by-nc-4.0"
+    assert get(hub, f"/api/models/{child}/license-check", alice.token)["status"] == "flagged"

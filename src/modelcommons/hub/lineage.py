@@ -64,16 +64,25 @@ def _path_to(session: Session, start: int, goal: int) -> list[int] | None:
 def index_lineage(session: Session, repo: Repo) -> None:
     """Rewrite the repo's edges from its indexed card; refuse a base that closes a cycle."""
     edges = []
-    for name in repo.base_models or [] if repo.type == "model" else []:
-        parent = find_repo(session, "model", name)
+    for name in (repo.base_models or []) if repo.type == "model" else []:
+        parent = _linkable(repo, find_repo(session, "model", name))
         if parent is not None:
             _refuse_cycle(session, repo, parent)
         edges.append(_edge(repo, "model", name, parent, _relation(repo)))
     for name in repo.datasets or []:
-        edges.append(_edge(repo, "dataset", name, find_repo(session, "dataset", name), "dataset"))
+        parent = _linkable(repo, find_repo(session, "dataset", name))
+        edges.append(_edge(repo, "dataset", name, parent, "dataset"))
     session.execute(delete(LineageEdge).where(LineageEdge.child_id == repo.id))
     session.add_all(edges)
     session.flush()
+
+
+def _linkable(child: Repo, parent: Repo | None) -> Repo | None:
+    """A private parent is linked only from its own namespace: otherwise a card could probe
+    for private repos (and their licenses) by naming them. It stays a named reference."""
+    if parent is None or (parent.private and parent.namespace != child.namespace):
+        return None
+    return parent
 
 
 def _edge(child: Repo, parent_type: str, name: str, parent: Repo | None, kind: str) -> LineageEdge:
@@ -99,16 +108,23 @@ def _refuse_cycle(session: Session, repo: Repo, parent: Repo) -> None:
 
 
 def link_new_name(session: Session, repo: Repo) -> None:
-    """Edges that named this repo before it existed here (or by its new name) now reach it."""
-    session.execute(
-        update(LineageEdge)
-        .where(
-            LineageEdge.parent_id.is_(None),
-            LineageEdge.parent_type == repo.type,
-            func.lower(LineageEdge.parent_name) == repo.repo_id.lower(),
+    """Edges that named this repo before it existed here (or by its new name, or while it
+    was private) now reach it."""
+    conditions = [
+        LineageEdge.parent_id.is_(None),
+        LineageEdge.parent_type == repo.type,
+        func.lower(LineageEdge.parent_name) == repo.repo_id.lower(),
+    ]
+    if repo.private:  # as in _linkable: only its own namespace may link to it
+        conditions.append(
+            LineageEdge.child_id.in_(select(Repo.id).where(Repo.namespace == repo.namespace))
         )
-        .values(parent_id=repo.id)
-    )
+    children = set(session.scalars(select(LineageEdge.child_id).where(*conditions)))
+    session.execute(update(LineageEdge).where(*conditions).values(parent_id=repo.id))
+    for child_id in children:  # their ancestry now reaches further: check it again
+        child = session.get(Repo, child_id)
+        if child is not None:
+            check_licenses(session, child, enforce=False)
 
 
 @dataclass

@@ -149,6 +149,10 @@ def update_settings(
         raise NotSupportedError("Gated repos are not supported yet.")
     if private is not None:
         repo.private = private
+    if private is False:
+        from modelcommons.hub.lineage import link_new_name  # lineage builds on this module
+
+        link_new_name(session, repo)
     return repo
 
 
