@@ -78,8 +78,9 @@ def _upload(endpoint: str, token: str, size: int) -> str:
 
 
 def _token(home: Path) -> str:
-    lines = (home / "admin-credentials").read_text().split()
-    return dict(line.split("=", 1) for line in lines)["token"]
+    from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+
+    return read_credentials(home / CREDENTIALS_FILE)["token"]
 
 
 def scaling() -> list[tuple[int, float, float]]:

@@ -36,7 +36,9 @@ def _weed() -> str:
     return str(found) if found.exists() else (shutil.which("weed") or "weed")
 
 
-def _wait(url: str, what: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+def wait_for(
+    url: str, what: str, process: subprocess.Popen, log: Path, seconds: float = 60
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -50,7 +52,7 @@ def _wait(url: str, what: str, process: subprocess.Popen, log: Path, seconds: fl
 
 
 @contextmanager
-def _process(
+def spawn(
     command: list[str], log: Path, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen]:
     with open(log, "w") as out:
@@ -68,6 +70,15 @@ def _process(
 
 
 @contextmanager
+def serve(port: int, env: dict[str, str], log: Path) -> Iterator[str]:
+    """One `commons serve` on a port with the given environment, until the block ends."""
+    with spawn([*COMMONS, "serve", "--port", str(port)], log, env) as running:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(f"{url}/healthz", "the hub", running, log)
+        yield url
+
+
+@contextmanager
 def seaweedfs(folder: Path) -> Iterator[str]:
     """`weed server -s3` with every port chosen (its volume server defaults to 8080)."""
     data = folder / "weed"
@@ -81,9 +92,9 @@ def seaweedfs(folder: Path) -> Iterator[str]:
     for name, port in ports.items():
         command += [f"-{name}.port={port}", f"-{name}.port.grpc={free_port()}"]
     log = folder / "weed.log"
-    with _process(command, log) as process:
+    with spawn(command, log) as process:
         endpoint = f"http://127.0.0.1:{ports['s3']}"
-        _wait(endpoint, "SeaweedFS", process, log)
+        wait_for(endpoint, "SeaweedFS", process, log)
         yield endpoint
 
 
@@ -134,9 +145,9 @@ def nginx(folder: Path, port: int, upstreams: list[int]) -> Iterator[str]:
     command = [NGINX, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"]
     if os.geteuid() == 0:
         command[-1] = "daemon off; user root;"
-    with _process(command, log) as process:
+    with spawn(command, log) as process:
         url = f"http://127.0.0.1:{port}"
-        _wait(url, "nginx", process, log)
+        wait_for(url, "nginx", process, log)
         yield url
 
 
@@ -152,7 +163,7 @@ class Cluster:
 
     def start_worker(self) -> subprocess.Popen:
         log = self.home / f"worker-{len(self.workers)}.log"
-        process = self.stack.enter_context(_process([*COMMONS, "worker"], log, self.env))
+        process = self.stack.enter_context(spawn([*COMMONS, "worker"], log, self.env))
         self.workers.append(process)
         return process
 
@@ -165,8 +176,8 @@ class Cluster:
         port = self.server_ports[index]
         log = self.home / f"server-{index}-again.log"
         command = [*COMMONS, "serve", "--port", str(port)]
-        process = self.stack.enter_context(_process(command, log, self.env))
-        _wait(f"http://127.0.0.1:{port}/healthz", f"server {index}", process, log)
+        process = self.stack.enter_context(spawn(command, log, self.env))
+        wait_for(f"http://127.0.0.1:{port}/healthz", f"server {index}", process, log)
         self.servers[index] = process
 
 
@@ -204,19 +215,19 @@ def cluster(
             server_port = free_port()
             log = home / f"server-{number}.log"
             command = [*COMMONS, "serve", "--port", str(server_port)]
-            process = stack.enter_context(_process(command, log, env))
+            process = stack.enter_context(spawn(command, log, env))
             # The first server creates the admin; the others then find it.
-            _wait(f"http://127.0.0.1:{server_port}/healthz", f"server {number}", process, log)
+            wait_for(f"http://127.0.0.1:{server_port}/healthz", f"server {number}", process, log)
             found.servers.append(process)
             found.server_ports.append(server_port)
         stack.enter_context(nginx(folder, port, found.server_ports))
         for _ in range(workers):
             found.start_worker()
-        stack.callback(_forget_queue, queue)
+        stack.callback(forget_queue, queue)
         yield found
 
 
-def _forget_queue(queue: str) -> None:
+def forget_queue(queue: str) -> None:
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=6379, db=0)

@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.cluster import serve
 from tests.conftest import ENDPOINT, PORT, RUN_DIR
 from tests.integration import pg
 
@@ -54,39 +51,6 @@ def _commons(*args: str) -> str:
     return result.stdout
 
 
-@contextmanager
-def running_hub(port: int, env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """`commons serve` on a port with the given environment, until the block ends."""
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelcommons.cli.main", "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(log_path.read_text())
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the hub did not start in 60 s:\n" + log_path.read_text())
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 RUNNING: dict[str, Any] = {}
 
 
@@ -116,7 +80,7 @@ def hub(database_url: str) -> Iterator[str]:
         return
     if not database_url.startswith("sqlite"):
         _commons("migrate")
-    with running_hub(PORT, os.environ.copy(), RUN_DIR / "server.log") as url:
+    with serve(PORT, os.environ.copy(), RUN_DIR / "server.log") as url:
         assert url == ENDPOINT
         yield url
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -13,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from huggingface_hub import HfApi
 
-from tests.cluster import free_port
+from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from tests.cluster import COMMONS, forget_queue, free_port, serve, spawn
 
 pytestmark = pytest.mark.ml
 
@@ -34,29 +32,12 @@ def redis_hub() -> Iterator[tuple[str, str]]:
         "COMMONS_QUEUE_URL": f"redis://127.0.0.1:6379/0?name={queue}",
         "COMMONS_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    command = [sys.executable, "-m", "modelcommons.cli.main"]
-    log = open(home / "processes.log", "w")
-    server = subprocess.Popen(
-        [*command, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{endpoint}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    worker = subprocess.Popen([*command, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    token = dict(line.split("=", 1) for line in (home / "admin-credentials").read_text().split())
-    try:
-        yield endpoint, token["token"]
-    finally:
-        for process in (worker, server):
-            process.terminate()
-            process.wait(timeout=30)
-        client = redis.Redis(host="127.0.0.1", port=6379, db=0)
-        for key in client.scan_iter(f"*{queue}*"):
-            client.delete(key)
+    with serve(port, env, home / "server.log") as endpoint:
+        with spawn([*COMMONS, "worker"], home / "worker.log", env):
+            try:
+                yield endpoint, read_credentials(home / CREDENTIALS_FILE)["token"]
+            finally:
+                forget_queue(queue)
 
 
 def _wait(endpoint: str, token: str, job_id: int, statuses: set[str]) -> dict:

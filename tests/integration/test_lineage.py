@@ -14,9 +14,10 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.cluster import free_port
+from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from tests.cluster import free_port, serve
 from tests.integration.cards import card, make_chain, publish, unique
-from tests.integration.conftest import User, running_hub
+from tests.integration.conftest import User
 
 
 def get(hub: str, path: str, token: str | None = None) -> dict:
@@ -163,11 +164,8 @@ def test_reject_policy_refuses_incompatible_cards(tmp_path: Path):
         "COMMONS_DATABASE_URL": f"sqlite:///{home}/commons.db",
         "COMMONS_LICENSE_POLICY": "reject",
     }
-    with running_hub(free_port(), env, tmp_path / "reject.log") as url:
-        token = dict(
-            line.split("=", 1) for line in (home / "admin-credentials").read_text().split()
-        )
-        api = HfApi(endpoint=url, token=token["token"])
+    with serve(free_port(), env, tmp_path / "reject.log") as url:
+        api = HfApi(endpoint=url, token=read_credentials(home / CREDENTIALS_FILE)["token"])
         publish(api, "admin/nc-base", card("cc-by-nc-4.0"))
         api.create_repo("admin/mit-child")
         with pytest.raises(HfHubHTTPError, match="refuses incompatible licenses") as refused:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Evaluation, Repo
+from modelcommons.errors import InvalidInputError
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import can_see, find_repo
 
@@ -152,34 +153,41 @@ class Entry:
     evaluation: Evaluation
 
 
-def board_entries(
-    session: Session,
-    principal: Principal,
-    *,
-    task: str,
-    dataset: str,
-    metric: str,
-    verified_only: bool = False,
-    ascending: bool | None = None,
-) -> list[Entry]:
-    """The rows of one leaderboard, best first (by the metric's direction unless told)."""
-    found = find_repo(session, "dataset", dataset)
+@dataclass(frozen=True)
+class BoardQuery:
+    """One leaderboard: its task, dataset and metric; verified results only or all; `order`
+    "asc" or "desc" (by default the metric's own direction)."""
+
+    task: str
+    dataset: str
+    metric: str
+    verified_only: bool = False
+    order: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.order not in (None, "", "asc", "desc"):
+            raise InvalidInputError("order must be asc or desc.")
+
+    @property
+    def ascending(self) -> bool:
+        return lower_is_better(self.metric) if not self.order else self.order == "asc"
+
+
+def board_entries(session: Session, principal: Principal, query: BoardQuery) -> list[Entry]:
+    """The rows of one leaderboard, best first."""
+    found = find_repo(session, "dataset", query.dataset)
     stmt = (
         select(Evaluation, Repo)
         .join(Repo, Repo.id == Evaluation.model_id)
-        .where(Evaluation.task == task, Evaluation.metric == metric)
+        .where(Evaluation.task == query.task, Evaluation.metric == query.metric)
     )
-    if found is not None:
-        stmt = stmt.where(
-            (Evaluation.dataset_id == found.id) | (Evaluation.dataset_name == dataset)
-        )
-    else:
-        stmt = stmt.where(Evaluation.dataset_name == dataset)
-    if verified_only:
+    named = Evaluation.dataset_name == query.dataset
+    stmt = stmt.where((Evaluation.dataset_id == found.id) | named if found else named)
+    if query.verified_only:
         stmt = stmt.where(Evaluation.verified.is_(True))
     entries = [Entry(model, e) for e, model in session.execute(stmt) if can_see(principal, model)]
-    low_first = lower_is_better(metric) if ascending is None else ascending
-    entries.sort(key=lambda e: e.evaluation.value if low_first else -e.evaluation.value)
+    sign = 1 if query.ascending else -1
+    entries.sort(key=lambda e: sign * e.evaluation.value)
     return entries
 
 

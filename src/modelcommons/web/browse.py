@@ -132,24 +132,15 @@ def leaderboard(
     order: str = "",
 ) -> HTMLResponse:
     """One leaderboard, sortable; verified and self-reported results told apart."""
-    if order not in ("", "asc", "desc"):
-        raise InvalidInputError("order must be asc or desc.")
+    query = evaluations.BoardQuery(task, dataset, metric, verified, order)
     with read_session() as session:
-        entries = evaluations.board_entries(
-            session,
-            principal,
-            task=task,
-            dataset=dataset,
-            metric=metric,
-            verified_only=verified,
-            ascending=None if not order else order == "asc",
-        )
+        entries = evaluations.board_entries(session, principal, query)
     context = {
         "task": task,
         "dataset": dataset,
         "metric": metric,
         "verified": verified,
-        "order": order or ("asc" if evaluations.lower_is_better(metric) else "desc"),
+        "order": "asc" if query.ascending else "desc",
         "entries": entries,
     }
     return render(request, "leaderboard.html", context)

@@ -90,19 +90,12 @@ def leaderboard_entries(
     dataset: str,
     metric: str,
     verified: bool = False,
-    order: str | None = Query(default=None, pattern="^(asc|desc)$"),
+    order: str | None = None,
 ) -> list[dict[str, Any]]:
     """One leaderboard, best first; each row links to the model's lineage."""
+    query = evaluations.BoardQuery(task, dataset, metric, verified, order)
     with read_session() as session:
-        entries = evaluations.board_entries(
-            session,
-            principal,
-            task=task,
-            dataset=dataset,
-            metric=metric,
-            verified_only=verified,
-            ascending=None if order is None else order == "asc",
-        )
+        entries = evaluations.board_entries(session, principal, query)
         return [
             {
                 "rank": rank,
