@@ -102,3 +102,28 @@ def test_demo_chat_adapter_loads_on_the_hub_base(hub, seeded):
         check=True,
     ).stdout.strip()
     assert answer.split()  # a chat turn came back, in words
+
+
+def test_demo_leaderboard_ranks_the_verified_tune_above_its_base(hub, seeded):
+    """The demo asks the hub's worker to verify its review classifier and the base."""
+    import time
+
+    import httpx
+
+    owner = seeded
+    auth = {"Authorization": f"Bearer {owner.token}"}
+    params = {
+        "task": "text-classification",
+        "dataset": f"{owner.name}/rotten-tomatoes",
+        "metric": "accuracy",
+        "verified": "true",
+    }
+    for _ in range(300):
+        board = httpx.get(f"{hub}/api/leaderboards/entries", params=params, headers=auth).json()
+        if len(board) == 2:
+            break
+        time.sleep(0.5)
+    assert [row["model"] for row in board] == [
+        f"{owner.name}/minilm-movie-reviews",
+        f"{owner.name}/all-MiniLM-L6-v2",
+    ], board
