@@ -174,3 +174,44 @@ def test_stale_parent_gets_412(api, hub, alice, repo_id):
     )
     assert r.status_code == 412 and r.json()["error"]
     assert "late.txt" not in api.list_repo_files(repo_id)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "words"),
+    [
+        ("get", "/api/models/{repo}/lineage?depth=0", None, 400, "depth"),
+        ("get", "/api/models/{repo}/lineage?depth=999", None, 400, "depth"),
+        ("get", "/api/models/nobody/nothing/lineage", None, 404, "not found"),
+        ("get", "/api/models/nobody/nothing/license-check", None, 404, "not found"),
+        ("post", "/api/evaluations", {"model": "{repo}"}, 400, "dataset"),
+        ("post", "/api/evaluations", {"model": "{repo}", "dataset": "x/y", "seed": 1}, 400, "seed"),
+        (
+            "post",
+            "/api/evaluations",
+            {"model": "{repo}", "dataset": "nobody/nothing"},
+            404,
+            "nothing",
+        ),
+        ("get", "/api/leaderboards/entries?task=t&dataset=d&metric=m&order=up", None, 400, "order"),
+        ("get", "/api/leaderboards/entries?task=t&dataset=d", None, 400, "metric"),
+        ("post", "/api/models/nobody/nothing/like", None, 404, "not found"),
+    ],
+)
+def test_bad_lineage_evaluation_and_leaderboard_requests(
+    hub, alice, repo_id, method, path, body, status, words
+):
+    url = hub + path.replace("{repo}", repo_id)
+    if body is not None:
+        body = {
+            k: v.replace("{repo}", repo_id) if isinstance(v, str) else v for k, v in body.items()
+        }
+    response = httpx.request(
+        method, url, json=body, headers={"Authorization": f"Bearer {alice.token}"}
+    )
+    assert response.status_code == status, response.text
+    assert words in response.json()["error"].lower() or words in response.json()["error"]
+
+
+def test_queueing_an_evaluation_needs_a_token(hub, repo_id):
+    response = httpx.post(f"{hub}/api/evaluations", json={"model": repo_id, "dataset": "a/b"})
+    assert response.status_code == 401 and "token" in response.json()["error"]

@@ -237,3 +237,16 @@ def test_a_card_cannot_probe_someone_elses_private_repo(hub, alice, bob):
     [node] = get(hub, f"/api/models/{child}/lineage", alice.token)["ancestors"]
     assert node["external"] is False and node["license"] == "cc-by-nc-4.0"
     assert get(hub, f"/api/models/{child}/license-check", alice.token)["status"] == "flagged"
+
+
+def test_license_check_cli_on_a_missing_repo_is_one_line(hub):
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcommons.cli.main", "license", "check", "nobody/nothing"],
+        env={**os.environ, "HF_ENDPOINT": hub},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "Error: Repository 'nobody/nothing' not found (model)."
+    ]
