@@ -188,3 +188,32 @@ def test_tune_and_evaluate_forms_queue_jobs_their_owner_can_watch(browser: Brows
     stranger = Browser(hub)
     stranger.sign_up()
     assert stranger.client.get(queued.headers["location"]).status_code == 404
+
+
+def test_publishing_forms_refuse_bad_input_with_the_reason(browser: Browser):
+    name = browser.sign_up()
+    for data, status, words in (
+        ({"owner": name, "name": "x", "type": "space"}, 400, "model or a dataset"),
+        ({"owner": name, "name": "bad name", "type": "model"}, 400, "Invalid repo name"),
+        ({"owner": "someone-else", "name": "x", "type": "model"}, 403, "no write access"),
+        ({"owner": name, "name": "y", "type": "model", "license": "made-up"}, 400, "Unknown"),
+    ):
+        response = browser.post("/new", data)
+        assert response.status_code == status and words in response.text, (data, response.text)
+    assert browser.client.get(f"/{name}/y").status_code == 404  # refused before creating it
+    browser.new_repo(name, "files")
+    empty = browser.client.post(
+        f"/{name}/files/upload", data={"csrf": browser.csrf()}, files={"files": ("", b"")}
+    )
+    assert empty.status_code == 400 and "Choose at least one file" in empty.text
+    escape = browser.client.post(
+        f"/{name}/files/upload",
+        data={"csrf": browser.csrf(), "folder": "../outside"},
+        files={"files": ("a.txt", b"a")},
+    )
+    assert (
+        escape.status_code == 400
+        and "a.txt" not in browser.client.get(f"/{name}/files/tree/main").text
+    )
+    settings = browser.post(f"/{name}/files/settings", {"action": "explode"})
+    assert settings.status_code == 400 and "Unknown action" in settings.text

@@ -69,6 +69,8 @@ async def create_repo(request: Request, principal: SignedIn) -> Response:
     try:
         if values["type"] not in ("model", "dataset"):
             raise InvalidInputError("Choose whether this is a model or a dataset.")
+        if values["license"] and values["license"] not in LICENSES:
+            raise InvalidInputError(f"Unknown license {values['license']!r}.")
         repo = await run_in_threadpool(
             commits.create_repo,
             principal,
@@ -77,8 +79,6 @@ async def create_repo(request: Request, principal: SignedIn) -> Response:
             private=values["visibility"] == "private",
         )
         if values["license"]:
-            if values["license"] not in LICENSES:
-                raise InvalidInputError(f"Unknown license {values['license']!r}.")
             card = NEW_CARD.format(license=values["license"], name=repo.name, kind=repo.type)
             await run_in_threadpool(_commit, principal, repo, [AddFile(CARD_PATH, card.encode())])
     except CommonsError as exc:
