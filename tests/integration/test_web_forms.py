@@ -217,3 +217,31 @@ def test_publishing_forms_refuse_bad_input_with_the_reason(browser: Browser):
     )
     settings = browser.post(f"/{name}/files/settings", {"action": "explode"})
     assert settings.status_code == 400 and "Unknown action" in settings.text
+
+
+def test_organizations_are_made_and_managed_in_the_browser(browser: Browser, hub: str):
+    owner = browser.sign_up()
+    colleague_browser = Browser(hub)
+    colleague = colleague_browser.sign_up()
+    org = "org" + uuid.uuid4().hex[:8]
+    created = browser.post("/organizations/new", {"name": org, "fullname": "A Lab"})
+    assert created.status_code == 303 and created.headers["location"] == f"/{org}"
+    assert browser.post("/organizations/new", {"name": org}).status_code == 409
+
+    added = browser.post(f"/organizations/{org}/members", {"user": colleague, "role": "write"})
+    assert added.status_code == 303
+    page = browser.client.get(f"/{org}").text
+    assert f'href="/{colleague}"' in page and "Save member" in page
+    # The colleague may now publish under the organization, but not manage it.
+    colleague_browser.new_repo(org, "shared")
+    refused = colleague_browser.post(
+        f"/organizations/{org}/members", {"user": colleague, "role": "admin"}
+    )
+    assert refused.status_code == 403 and "Only admins" in refused.text
+    assert "Save member" not in colleague_browser.client.get(f"/{org}").text
+    # The last admin cannot leave or be demoted; a member can be removed.
+    last = browser.post(f"/organizations/{org}/members", {"user": owner, "action": "remove"})
+    assert last.status_code == 409 and "last admin" in last.text
+    gone = browser.post(f"/organizations/{org}/members", {"user": colleague, "action": "remove"})
+    assert gone.status_code == 303
+    assert f'href="/{colleague}"' not in browser.client.get(f"/{org}").text

@@ -11,7 +11,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Account, Membership, Token
-from modelcommons.errors import ConflictError, InvalidInputError, NotFoundError, UnauthorizedError
+from modelcommons.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthorizedError,
+)
 from modelcommons.hub.names import validate_namespace
 
 ROLES = ("read", "write", "admin")
@@ -101,6 +107,7 @@ def create_org(session: Session, name: str, *, owner: str, fullname: str = "") -
 
 
 def set_member(session: Session, org: str, user: str, *, role: str) -> Membership:
+    """Add a member, or change a member's role (never demoting the last admin)."""
     if role not in ROLES:
         raise InvalidInputError(f"Invalid role {role!r}: expected one of {', '.join(ROLES)}.")
     org_account = get_account(session, org, kind="org")
@@ -109,8 +116,32 @@ def set_member(session: Session, org: str, user: str, *, role: str) -> Membershi
     if membership is None:
         membership = Membership(org_id=org_account.id, user_id=user_account.id, role=role)
         session.add(membership)
+    elif membership.role == "admin" and role != "admin":
+        admins = [a for a, r in members(session, org_account) if r == "admin"]
+        if len(admins) == 1:
+            raise ConflictError(
+                f"{user} is the last admin of {org}: make someone else admin first."
+            )
     membership.role = role
     return membership
+
+
+def remove_member(session: Session, org: str, user: str) -> None:
+    """Take a user out of an organization; its last admin stays, so that someone can manage it."""
+    org_account = get_account(session, org, kind="org")
+    user_account = get_account(session, user, kind="user")
+    membership = session.get(Membership, (org_account.id, user_account.id))
+    if membership is None:
+        raise NotFoundError(f"{user} is not a member of {org}.")
+    admins = [a for a, role in members(session, org_account) if role == "admin"]
+    if membership.role == "admin" and len(admins) == 1:
+        raise ConflictError(f"{user} is the last admin of {org}: make someone else admin first.")
+    session.delete(membership)
+
+
+def authorize_org_admin(principal: Principal, org: str) -> None:
+    if principal.role_in(org) != "admin":
+        raise PermissionDeniedError(f"Only admins of {org} can manage its members.")
 
 
 def org_roles(session: Session, user: Account) -> dict[str, str]:

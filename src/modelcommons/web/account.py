@@ -13,6 +13,7 @@ from modelcommons.hub import accounts, sessions
 from modelcommons.hub.accounts import Principal
 from modelcommons.web import auth
 from modelcommons.web.auth import SignedIn
+from modelcommons.web.browse import account_page
 from modelcommons.web.forms import read_form, text
 from modelcommons.web.rendering import form_page, render
 
@@ -138,3 +139,53 @@ async def revoke_token(request: Request, principal: SignedIn, token_id: int) -> 
     with write_session() as session:
         accounts.revoke_token(session, principal.user, token_id)
     return RedirectResponse("/settings/tokens", status_code=303)
+
+
+def _new_org_page(
+    request: Request, values: dict[str, str], error: CommonsError | None = None
+) -> HTMLResponse:
+    return form_page(request, "new_org.html", {"values": values}, error)
+
+
+@router.get("/organizations/new", response_class=HTMLResponse)
+def new_org_form(request: Request, principal: SignedIn) -> HTMLResponse:
+    return _new_org_page(request, {})
+
+
+@router.post("/organizations/new")
+async def create_org(request: Request, principal: SignedIn) -> Response:
+    form = await read_form(request)
+    values = {k: text(form, k) for k in ("name", "fullname")}
+    assert principal.user is not None
+    owner = principal.user.name
+
+    def create() -> None:
+        with write_session() as session:
+            accounts.create_org(session, values["name"], owner=owner, fullname=values["fullname"])
+
+    try:
+        await run_in_threadpool(create)
+    except CommonsError as exc:
+        return _new_org_page(request, values, exc)
+    return RedirectResponse(f"/{values['name']}", status_code=303)
+
+
+@router.post("/organizations/{org}/members")
+async def set_member(request: Request, principal: SignedIn, org: str) -> Response:
+    """Add a member or change a member's role (org admins only)."""
+    form = await read_form(request)
+    user, role, action = text(form, "user"), text(form, "role"), text(form, "action")
+
+    def change() -> None:
+        accounts.authorize_org_admin(principal, org)
+        with write_session() as session:
+            if action == "remove":
+                accounts.remove_member(session, org, user)
+            else:
+                accounts.set_member(session, org, user, role=role)
+
+    try:
+        await run_in_threadpool(change)
+    except CommonsError as exc:
+        return account_page(request, principal, org, error=exc)
+    return RedirectResponse(f"/{org}", status_code=303)

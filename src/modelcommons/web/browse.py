@@ -8,12 +8,12 @@ from fastapi.responses import HTMLResponse
 
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Repo
-from modelcommons.errors import InvalidInputError
+from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, evaluations, likes
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import RepoQuery, can_see, facet_counts, list_repos
 from modelcommons.web.auth import WebPrincipal
-from modelcommons.web.rendering import render
+from modelcommons.web.rendering import form_page, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 30
@@ -146,8 +146,11 @@ def leaderboard(
     return render(request, "leaderboard.html", context)
 
 
-def account_page(request: Request, principal: Principal, name: str) -> HTMLResponse:
-    """A user's or an organization's page: repos one may see, members or organizations."""
+def account_page(
+    request: Request, principal: Principal, name: str, *, error: CommonsError | None = None
+) -> HTMLResponse:
+    """A user's or an organization's page: repos one may see, members or organizations; an
+    organization's admins also manage its members here."""
     with read_session() as session:
         account = accounts.get_account(session, name)
         repos = {
@@ -162,8 +165,13 @@ def account_page(request: Request, principal: Principal, name: str) -> HTMLRespo
             people = []
             orgs = sorted(accounts.org_roles(session, account))
             liked = [r for r, _ in likes.liked_repos(session, account.id) if can_see(principal, r)]
-    return render(
-        request,
-        "account.html",
-        {"account": account, "repos": repos, "people": people, "orgs": orgs, "liked": liked},
-    )
+    context = {
+        "account": account,
+        "repos": repos,
+        "people": people,
+        "orgs": orgs,
+        "liked": liked,
+        "can_manage": account.kind == "org" and principal.role_in(name) == "admin",
+        "roles": accounts.ROLES,
+    }
+    return form_page(request, "account.html", context, error)
