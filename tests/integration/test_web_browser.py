@@ -176,6 +176,7 @@ def test_sign_up_publish_edit_search_and_use_a_token(session: Session, hub: str)
     assert article.get_by_role("cell", name="0.91").is_visible()
     about = page.get_by_role("complementary", name="About this model")
     assert about.get_by_role("link", name="mit").is_visible()
+    assert "across versions" in about.inner_text()  # storage accounting
     assert about.get_by_role("link", name="text-classification").is_visible()
     session.shoot("repo")
     session.shoot("repo", "phone")

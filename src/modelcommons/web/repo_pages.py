@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
 from modelcommons.errors import CommonsError, EntryNotFoundError, RevisionNotFoundError
-from modelcommons.hub import cards, evaluations, files, likes, lineage, previews, refs, repos
+from modelcommons.hub import (
+    accounting,
+    cards,
+    evaluations,
+    files,
+    likes,
+    lineage,
+    previews,
+    refs,
+    repos,
+)
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
@@ -113,6 +123,7 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
         up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
         down = lineage.descendants(session, principal, view.repo, depth=1)
         results = evaluations.model_evaluations(session, view.repo)
+        storage = accounting.repo_stats(session, view.repo)
     return render(
         request,
         "repo.html",
@@ -123,6 +134,7 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
             "children": down,
             "counts": lineage.relation_counts(down),
             "evaluations": results,
+            "storage": storage,
             "card_html": render_markdown(cards.card_body(text)) if text else None,
             "meta": view.repo.card_data or {},
             "table_file": table_file,
