@@ -181,6 +181,14 @@ def test_sign_up_publish_edit_search_and_use_a_token(session: Session, hub: str)
     session.shoot("repo")
     session.shoot("repo", "phone")
 
+    # The commit page shows the card's line diff.
+    page = session.go(f"/{user}/{repo}/commits/main")
+    page.get_by_role("link", name="Write the card").click()
+    diff = page.get_by_role("region", name="Changes to README.md")
+    assert diff.get_by_text(f"+# Hello {repo}").is_visible()
+    assert diff.get_by_text("-Describe what this model is for.").is_visible()
+    session.shoot("commit")
+
     # Search with a filter finds it; a filter it does not match leaves it out.
     page = session.go("/models")
     filters = page.get_by_role("complementary", name="Filters")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
 from modelcommons.server.deps import base_url, decoded
+from modelcommons.storage import get_git
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.errors import RepoMoved
 from modelcommons.web.rendering import highlight_file, render, render_markdown
@@ -245,22 +247,46 @@ def _commits_page(
     )
 
 
+DIFF_FILE_BYTES = 256 * 1024  # text files diffed on the commit page; bigger ones are listed
+DIFF_LINES = 3000  # for the whole commit page
+
+
 @dataclass(frozen=True)
 class Change:
     path: str
     status: str  # "added" | "modified" | "deleted"
     size_before: int | None
     size_after: int | None
+    diff: list[str] | None = None  # unified diff lines of a small text file
+
+
+def _text(entry: FileEntry | None) -> list[str] | None:
+    """A small regular file's lines (empty for a missing side); None for binary or big."""
+    if entry is None:
+        return []
+    if entry.lfs_sha256 or entry.size > DIFF_FILE_BYTES:
+        return None
+    data = get_git().blob_data(entry.oid)
+    if b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace").splitlines()
 
 
 def changes_between(before: dict[str, FileEntry], after: dict[str, FileEntry]) -> list[Change]:
-    changed = []
+    """What a commit changed, with line diffs of small text files up to DIFF_LINES in all."""
+    changed, budget = [], DIFF_LINES
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path), after.get(path)
         if old is not None and new is not None and old.oid == new.oid:
             continue
         status = "added" if old is None else "deleted" if new is None else "modified"
-        changed.append(Change(path, status, old.size if old else None, new.size if new else None))
+        diff = None
+        old_lines, new_lines = _text(old), _text(new)
+        if budget > 0 and old_lines is not None and new_lines is not None:
+            diff = list(difflib.unified_diff(old_lines, new_lines, lineterm="", n=3))[2:]
+            diff, budget = diff[:budget], budget - len(diff)
+        sizes = (old.size if old else None, new.size if new else None)
+        changed.append(Change(path, status, *sizes, diff))
     return changed
 
 
