@@ -18,9 +18,9 @@ from modelcommons.ml.recipe import METHODS, TASKS
 from modelcommons.server.deps import base_url
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.forms import read_form, text
-from modelcommons.web.publish import owners
+from modelcommons.web.publish import open_main, owners
 from modelcommons.web.rendering import form_page, render
-from modelcommons.web.repo_pages import RepoAddress, RepoView, open_repo
+from modelcommons.web.repo_pages import RepoAddress, RepoView
 
 router = APIRouter(include_in_schema=False)  # fixed paths: before the repo pages
 model_router = APIRouter(include_in_schema=False)  # under a model: after the dataset pages
@@ -52,8 +52,8 @@ async def cancel_job(request: Request, principal: SignedIn, job_id: int) -> Resp
 
 
 def _model(principal: Principal, namespace: str, name: str) -> RepoView:
-    with read_session() as session:
-        return open_repo(session, principal, RepoAddress("model", namespace, name), "main")
+    """The model's main branch; anyone who can see it may tune or evaluate it."""
+    return open_main(principal, RepoAddress("model", namespace, name), need="read")
 
 
 def _tune_page(

@@ -105,7 +105,7 @@ def _commit(
     )
 
 
-def _open(principal: Principal, at: RepoAddress, need: str = "write") -> RepoView:
+def open_main(principal: Principal, at: RepoAddress, need: str = "write") -> RepoView:
     """The repo's main branch, if the principal may `need` it."""
     with read_session() as session:
         view = open_repo(session, principal, at, DEFAULT_BRANCH)
@@ -163,11 +163,11 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/upload", response_class=HTMLResponse)
     def upload_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return upload_page(request, _open(principal, at(namespace, name)))
+        return upload_page(request, open_main(principal, at(namespace, name)))
 
     @router.post(base + "/upload")
     async def upload(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, at(namespace, name))
+        view = await run_in_threadpool(open_main, principal, at(namespace, name))
         form = await read_form(request)
         try:
             chosen = uploads(form, "files")
@@ -196,7 +196,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/edit", response_class=HTMLResponse)
     def edit_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = _open(principal, at(namespace, name))
+        view = open_main(principal, at(namespace, name))
         with read_session() as session:
             content = read_card(session, view.repo, view.sha)
         if content is None:
@@ -205,7 +205,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.post(base + "/edit")
     async def edit(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, at(namespace, name))
+        view = await run_in_threadpool(open_main, principal, at(namespace, name))
         form = await read_form(request)
         content = text(form, "content").replace("\r\n", "\n") + "\n"
         try:
@@ -240,11 +240,11 @@ def _page_routes(prefix: str, repo_type: str) -> None:
 
     @router.get(base + "/settings", response_class=HTMLResponse)
     def settings_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return settings_page(request, _open(principal, at(namespace, name), "admin"))
+        return settings_page(request, open_main(principal, at(namespace, name), "admin"))
 
     @router.post(base + "/settings")
     async def settings(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(_open, principal, at(namespace, name), "admin")
+        view = await run_in_threadpool(open_main, principal, at(namespace, name), "admin")
         form = await read_form(request)
         action = text(form, "action")
         actions: dict[str, Callable[[], str]] = {
