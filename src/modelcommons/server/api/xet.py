@@ -55,12 +55,18 @@ def _token_response(
 
 
 @router.get("/api/{types}/{namespace}/{name}/xet-read-token/{rev}")
-def xet_read_token(repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl) -> Response:
+def xet_read_token(
+    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl
+) -> Response:
+    """`rev` is declared for the schema only: a Xet token is scoped to the repo, not a revision."""
     return _token_response(repo, principal, base, "read")
 
 
 @router.get("/api/{types}/{namespace}/{name}/xet-write-token/{rev}")
-def xet_write_token(repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl) -> Response:
+def xet_write_token(
+    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl
+) -> Response:
+    """`rev` is declared for the schema only: a Xet token is scoped to the repo, not a revision."""
     return _token_response(repo, principal, base, "write")
 
 

@@ -103,11 +103,6 @@ async def _resolve(
 
 
 def _resolve_route(prefix: str, repo_type: str) -> None:
-    @router.api_route(
-        prefix + "/{namespace}/{name}/resolve/{rev}/{path:path}",
-        methods=["GET", "HEAD"],
-        name=f"resolve_{repo_type}",
-    )
     async def resolve(
         namespace: str,
         name: str,
@@ -118,6 +113,11 @@ def _resolve_route(prefix: str, repo_type: str) -> None:
         base: BaseUrl,
     ) -> Response:
         return await _resolve(request, principal, base, repo_type, namespace, name, rev, path)
+
+    # One route per method: a route with both would give them one OpenAPI operationId.
+    url = prefix + "/{namespace}/{name}/resolve/{rev}/{path:path}"
+    router.get(url, name=f"resolve_{repo_type}")(resolve)
+    router.head(url, name=f"resolve_{repo_type}_head")(resolve)
 
 
 for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):
