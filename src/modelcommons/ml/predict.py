@@ -7,22 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelcommons.errors import InvalidInputError
 from modelcommons.ml.data import local_or_hub
+from modelcommons.ml.safe_skops import load_skops
 from modelcommons.ml.text import CLASSIFIER_FILE
-
-# Types a skops file may contain: scikit-learn estimators we write, nothing else.
-TRUSTED_SKOPS_PREFIXES = ("sklearn.", "numpy.")
-
-
-def load_skops(path: Path) -> Any:
-    import skops.io
-
-    untrusted = skops.io.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_SKOPS_PREFIXES)]
-    if refused:
-        raise InvalidInputError(f"{path.name} holds types this hub will not load: {refused}")
-    return skops.io.load(path, trusted=untrusted)
 
 
 def chat(folder: Path, messages: Sequence[Any], *, token: str | None) -> list[str]:
