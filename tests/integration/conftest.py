@@ -92,10 +92,10 @@ class User:
     read_token: str
 
 
-def make_user(hub: str) -> User:
+def make_user(hub: str, *, admin: bool = False) -> User:
     """A new user with a write and a read token, made with the real CLI."""
     name = "u" + uuid.uuid4().hex[:10]
-    _commons("user", "create", name)
+    _commons("user", "create", name, *(["--admin"] if admin else []))
     token = _commons("token", "create", name).strip()
     read_token = _commons("token", "create", name, "--role", "read", "--name", "ro").strip()
     return User(name, token, read_token)
@@ -109,6 +109,12 @@ def alice(hub: str) -> User:
 @pytest.fixture(scope="session")
 def bob(hub: str) -> User:
     return make_user(hub)
+
+
+@pytest.fixture(scope="session")
+def admin(hub: str) -> User:
+    """A hub administrator (the only ones who see hub-wide figures)."""
+    return make_user(hub, admin=True)
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def test_60mb_roundtrip_every_way(
     assert part.status_code == 206 and part.content == data[30 * MB : 31 * MB]
 
 
-def test_one_mb_changed_stores_little(api, repo_id, hub, alice, payload, tmp_path):
+def test_one_mb_changed_stores_little(api, repo_id, hub, alice, admin, payload, tmp_path):
     original = payload / "model.bin"
     _upload_elsewhere(hub, alice.token, repo_id, original, tmp_path / "machine-a")
     changed = bytearray(original.read_bytes())
@@ -110,15 +110,15 @@ def test_one_mb_changed_stores_little(api, repo_id, hub, alice, payload, tmp_pat
     (tmp_path / "edited").mkdir()
     edited = tmp_path / "edited" / "model.bin"
     edited.write_bytes(changed)
-    before = _stored_bytes(hub, alice.token)
+    before = _stored_bytes(hub, admin.token)
     _upload_elsewhere(hub, alice.token, f"{repo_id}", edited, tmp_path / "machine-b")
-    added = _stored_bytes(hub, alice.token) - before
+    added = _stored_bytes(hub, admin.token) - before
     assert 0 < added < 4 * MB, added
     url = f"{hub}/{repo_id}/resolve/main/model.bin"
     assert hashlib.sha256(httpx.get(url).content).hexdigest() == hashlib.sha256(changed).hexdigest()
 
 
-def test_finetune_stores_only_the_changed_tensor(api, repo_id, hub, alice, tmp_path):
+def test_finetune_stores_only_the_changed_tensor(api, repo_id, hub, alice, admin, tmp_path):
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(0)
@@ -139,9 +139,9 @@ def test_finetune_stores_only_the_changed_tensor(api, repo_id, hub, alice, tmp_p
     _upload_elsewhere(hub, alice.token, repo_id, base / "model.safetensors", tmp_path / "a")
     tuned_repo = f"{repo_id}-tuned"
     api.create_repo(tuned_repo)
-    before = _stored_bytes(hub, alice.token)
+    before = _stored_bytes(hub, admin.token)
     _upload_elsewhere(hub, alice.token, tuned_repo, tuned / "model.safetensors", tmp_path / "b")
-    added = _stored_bytes(hub, alice.token) - before
+    added = _stored_bytes(hub, admin.token) - before
     assert 0 < added < size // 10, (added, size)
     stats = httpx.get(
         f"{hub}/api/models/{tuned_repo}/storage", headers={"Authorization": f"Bearer {alice.token}"}
@@ -194,12 +194,12 @@ def test_xet_tokens_are_scoped(xet_enabled, api, repo_id, hub, alice, bob):
     assert r.status_code == 403
 
 
-def test_bad_xorbs_and_shards_are_refused(hub, alice, repo_id):
+def test_bad_xorbs_and_shards_are_refused(hub, alice, admin, repo_id):
     from modelcommons.hub.xet import format
 
     cas, write_token = _token(hub, alice.token, repo_id, "write")
     auth = {"Authorization": f"Bearer {write_token}"}
-    before = _stored_bytes(hub, alice.token)
+    before = _stored_bytes(hub, admin.token)
     chunk = b"\x00" + (5).to_bytes(3, "little") + b"\x00" + (5).to_bytes(3, "little") + b"hello"
     r = httpx.post(f"{cas}/v1/xorbs/default/{'0' * 64}", content=chunk, headers=auth)
     assert r.status_code == 400 and "hashes to" in r.json()["error"]
@@ -217,7 +217,7 @@ def test_bad_xorbs_and_shards_are_refused(hub, alice, repo_id):
         f"{cas}/v1/shards", content=header + file_header + segment + bookend + bookend, headers=auth
     )
     assert r.status_code == 400 and "never uploaded" in r.json()["error"]
-    assert _stored_bytes(hub, alice.token) == before
+    assert _stored_bytes(hub, admin.token) == before
 
 
 def test_lfs_files_convert_to_xet(api, repo_id, hub, alice, tmp_path, monkeypatch):

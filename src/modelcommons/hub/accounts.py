@@ -51,6 +51,11 @@ class Principal:
     def can_write(self) -> bool:
         return self.user is not None and self.token_role == "write"
 
+    @property
+    def read_only(self) -> bool:
+        """Signed in, but with a scope that may only read: such a request changes nothing."""
+        return self.user is not None and self.token_role != "write"
+
 
 ANONYMOUS = Principal()
 

@@ -12,7 +12,7 @@ from fastapi import Body, Depends, Request
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
-from modelcommons.errors import UnauthorizedError
+from modelcommons.errors import PermissionDeniedError, UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
 from modelcommons.hub.job_tokens import authenticate_job_token, is_job_token
 
@@ -36,7 +36,31 @@ def _token(request: Request) -> str | None:
     return value
 
 
-def get_principal(request: Request) -> Principal:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The only routes with another method that a read-scoped token may call: each changes nothing.
+READ_ONLY_POSTS = frozenset(
+    {
+        "/api/{types}/{namespace}/{name}/paths-info/{rev}",  # metadata of the paths asked for
+        "/api/validate-yaml",  # checks a card's front matter, keeps nothing
+        "/v1/telemetry",  # hf_xet's reports, dropped
+        "/xet/v1/telemetry",
+        # git-lfs asks for downloads by POST; an upload batch needs write, lfs.py checks it.
+        "/{namespace}/{name}/info/lfs/objects/batch",
+        "/datasets/{namespace}/{name}/info/lfs/objects/batch",
+        "/spaces/{namespace}/{name}/info/lfs/objects/batch",
+    }
+)
+READ_ONLY_REFUSAL = "This token is read-only; create a write token at /settings/tokens."
+
+
+def changes_state(request: Request) -> bool:
+    """Whether the request may change state: any method but GET/HEAD, outside READ_ONLY_POSTS."""
+    route_path = getattr(request.scope.get("route"), "path", None)
+    return request.method not in SAFE_METHODS and route_path not in READ_ONLY_POSTS
+
+
+def _authenticate(request: Request) -> Principal:
     secret = _token(request)
     if secret is None:
         return ANONYMOUS
@@ -44,6 +68,15 @@ def get_principal(request: Request) -> Principal:
         if is_job_token(secret):
             return authenticate_job_token(session, secret)
         return authenticate_token(session, secret)
+
+
+def get_principal(request: Request) -> Principal:
+    """Who is asking. Scopes are enforced here, once for every route: a read-scoped token
+    (or job) is refused on anything that may change state, whatever the route would allow."""
+    principal = _authenticate(request)
+    if principal.read_only and changes_state(request):
+        raise PermissionDeniedError(READ_ONLY_REFUSAL)
+    return principal
 
 
 def base_url(request: Request) -> str:

@@ -1,4 +1,5 @@
-"""Storage accounting routes (our extra): logical vs stored bytes for a repo and the hub."""
+"""Storage accounting routes (our extra): logical vs stored bytes for a repo (whoever may
+read it) and for the whole hub (administrators: the totals describe everyone's content)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from modelcommons.db.engine import read_session
-from modelcommons.errors import UnauthorizedError
+from modelcommons.errors import PermissionDeniedError, UnauthorizedError
 from modelcommons.hub import accounting
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import CurrentPrincipal, RepoInUrl
@@ -18,7 +19,9 @@ router = APIRouter()
 @router.get("/api/storage")
 def hub_storage(principal: CurrentPrincipal) -> dict[str, Any]:
     if principal.user is None:
-        raise UnauthorizedError("Hub storage figures are for signed-in users; pass a token.")
+        raise UnauthorizedError("Hub storage figures are for administrators; pass a token.")
+    if not principal.user.is_admin:
+        raise PermissionDeniedError("Hub-wide storage figures are for administrators only.")
     with read_session() as session:
         return accounting.hub_stats(session).as_json()
 
