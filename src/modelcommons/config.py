@@ -35,6 +35,7 @@ class Settings:
     signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
+    job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
 
     @property
     def embedded_queue(self) -> bool:
@@ -84,6 +85,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
         job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
+        job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
     )
 
 

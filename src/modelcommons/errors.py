@@ -13,6 +13,7 @@ CommonsError
  ├── ConflictError                409
  ├── StaleParentError             412 (a commit's parent is no longer the branch head)
  ├── NotSupportedError            501
+ ├── JobTimeoutError              (a job ran past COMMONS_JOB_TIMEOUT_SECONDS; never HTTP)
  └── ConfigurationError           (settings that cannot work; raised at start-up)
 """
 
@@ -81,6 +82,10 @@ class NotSupportedError(CommonsError, NotImplementedError):
 
 class TooManyRequestsError(CommonsError):
     status = 429
+
+
+class JobTimeoutError(CommonsError):
+    """A job ran past COMMONS_JOB_TIMEOUT_SECONDS, so its process was killed."""
 
 
 class ConfigurationError(CommonsError):

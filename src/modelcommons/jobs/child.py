@@ -1,0 +1,70 @@
+"""A job's child process, `python -m modelcommons.jobs.child`, started by jobs/sandbox.py.
+
+It reads one task as JSON on stdin: `{"target": "module:function", "args": {...}, "token":
+..., "parent": pid}`, calls `function(args, token=..., report=...)` and answers in JSON lines
+on its stdout: `{"progress": f, "line": s, "log": bool}` while it works, then `{"result":
+{...}}` or `{"error": {"type": ..., "message": ...}}`. Whatever the libraries print goes to
+stderr, so it cannot be taken for an answer. It has none of the hub's settings, so it talks
+to the hub over HTTP with the job's token, like any client.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import Any, TextIO
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+class Report:
+    """How the work tells its parent how far it got."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def step(self, fraction: float, line: str) -> None:
+        """Progress from a loop: the parent may drop the line when they come fast."""
+        send(self._out, {"progress": fraction, "line": line, "log": False})
+
+    def log(self, fraction: float, line: str) -> None:
+        """A milestone: always written to the job's log."""
+        send(self._out, {"progress": fraction, "line": line, "log": True})
+
+
+def send(out: TextIO, message: dict[str, Any]) -> None:
+    out.write(json.dumps(message) + "\n")
+    out.flush()
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL when the worker that started us dies, however it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the call above
+        os._exit(1)
+
+
+def main() -> None:
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    task = json.loads(sys.stdin.read())
+    _die_with(int(task["parent"]))
+    module, name = str(task["target"]).split(":")
+    work = getattr(importlib.import_module(module), name)
+    try:
+        result = work(task["args"], token=task.get("token"), report=Report(answers))
+    except Exception as exc:  # the parent records it as the job's failure
+        traceback.print_exc()
+        send(answers, {"error": {"type": type(exc).__name__, "message": str(exc)}})
+        sys.exit(1)
+    send(answers, {"result": result})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Job children hold no hub secrets, work in a folder of their own that is removed afterwards,
+and are killed, with what they started, on cancel and at the time limit.
+
+The children here run the real `python -m modelcommons.jobs.child` on tiny targets from this
+module (importable in the child through PYTHONPATH, which the sandbox passes on)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelcommons.db.engine import get_engine, read_session, write_session
+from modelcommons.db.migrate import upgrade
+from modelcommons.db.models import Job
+from modelcommons.errors import InvalidInputError, JobTimeoutError
+from modelcommons.hub import jobs
+from modelcommons.jobs.sandbox import run_in_child
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = "tests.unit.test_sandbox"
+
+
+def report_environment(args: dict[str, Any], *, token: str | None, report: Any) -> dict[str, Any]:
+    from huggingface_hub import constants
+
+    report.log(0.5, "looked around")
+    (Path.cwd() / "downloaded.bin").write_bytes(b"someone's private data")
+    return {
+        "env": dict(os.environ),
+        "cwd": os.getcwd(),
+        "hf_cache": constants.HF_HUB_CACHE,
+        "token": token,
+        "args": args,
+    }
+
+
+def refuse(args: dict[str, Any], *, token: str | None, report: Any) -> dict[str, Any]:
+    raise InvalidInputError("model.skops holds types this hub will not load: x.y")
+
+
+def sleep_with_a_grandchild(args: dict[str, Any], *, token: str | None, report: Any) -> None:
+    sleeper = subprocess.Popen(["sleep", "300"])
+    report.log(0.1, f"pids {os.getpid()} {sleeper.pid}")
+    time.sleep(300)
+
+
+@jobs.handler("sandbox-test-sleep")
+def _sleepy(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+    return run_in_child(
+        f"{HERE}:sleep_with_a_grandchild",
+        {},
+        context=context,
+        token=None,
+        timeout=float(job.args["timeout"]),
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database() -> None:
+    upgrade(get_engine())  # the test home's SQLite database, as `commons serve` makes it
+
+
+@pytest.fixture(autouse=True)
+def importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+
+def _job(kind: str, args: dict[str, Any], status: str = "queued") -> int:
+    with write_session() as session:
+        job = jobs.create_job(session, kind, args)
+        job.status = status
+        return job.id
+
+
+def _log(job_id: int) -> tuple[str, str]:
+    with read_session() as session:
+        job = jobs.get_job(session, job_id)
+        return job.status, job.log
+
+
+def test_the_child_holds_no_secrets_and_a_folder_of_its_own(monkeypatch):
+    job_id = _job("sandbox-test", {}, status="running")  # the parent's settings are read
+    secrets = {
+        "COMMONS_SECRET_KEY": "the-hub-secret",
+        "COMMONS_STORAGE_URL": "s3://bucket?aws_secret_access_key=store-secret",
+        "COMMONS_QUEUE_URL": "redis://:queue-secret@127.0.0.1:6379/0",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "HF_TOKEN": "hf-secret",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    assert os.environ.get("COMMONS_HOME")  # set for the whole test run
+    context = jobs.JobContext(job_id)
+    seen = [
+        run_in_child(
+            f"{HERE}:report_environment", {"n": n}, context=context, token="job1.t", timeout=60
+        )
+        for n in range(2)
+    ]
+    for n, child in enumerate(seen):
+        env = child["env"]
+        assert not [k for k in env if k.startswith(("COMMONS_", "AWS_"))], env
+        assert not set(secrets.values()) & set(env.values())
+        assert "HF_TOKEN" not in env and child["token"] == "job1.t" and child["args"] == {"n": n}
+        folder = Path(child["cwd"])
+        assert env["HOME"] == str(folder) and Path(child["hf_cache"]).is_relative_to(folder)
+        assert not folder.exists()  # removed, with what the job downloaded
+    assert seen[0]["cwd"] != seen[1]["cwd"]
+    assert "looked around" in _log(job_id)[1]
+
+
+def test_a_hub_error_in_the_child_keeps_its_type():
+    context = jobs.JobContext(_job("sandbox-test", {}, status="running"))
+    with pytest.raises(InvalidInputError, match="will not load: x.y"):
+        run_in_child(f"{HERE}:refuse", {}, context=context, token=None, timeout=60)
+
+
+def _pids(job_id: int) -> list[int]:
+    for _ in range(300):
+        words = [line.split() for line in _log(job_id)[1].splitlines() if line.startswith("pids ")]
+        if words:
+            return [int(p) for p in words[0][1:]]
+        time.sleep(0.1)
+    raise AssertionError(f"the child never said its pids: {_log(job_id)}")
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie waiting for init to reap it: nothing left running."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_job_past_its_time_limit_fails_and_its_processes_are_gone():
+    job_id = _job("sandbox-test-sleep", {"timeout": 6})
+    with pytest.raises(JobTimeoutError):
+        jobs.run(job_id)
+    status, log = _log(job_id)
+    assert status == "failed" and "COMMONS_JOB_TIMEOUT_SECONDS" in log, log
+    assert all(_gone(pid) for pid in _pids(job_id))
+
+
+def test_cancel_kills_the_child_and_what_it_started():
+    job_id = _job("sandbox-test-sleep", {"timeout": 120})
+    runner = threading.Thread(target=jobs.run, args=(job_id,))
+    runner.start()
+    pids = _pids(job_id)
+    with write_session() as session:
+        jobs.request_cancel(session, jobs.get_job(session, job_id))
+    runner.join(30)
+    assert not runner.is_alive()
+    assert _log(job_id)[0] == "cancelled"
+    assert all(_gone(pid) for pid in pids)
