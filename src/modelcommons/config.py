@@ -36,6 +36,11 @@ class Settings:
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
     job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
+    max_json_bytes: int  # JSON (and form) request bodies beyond this get 413
+    max_json_depth: int  # JSON nested deeper than this gets 400
+    max_header_bytes: int  # a request head (line and headers) beyond this is refused
+    body_timeout_seconds: float  # a request body silent this long gets 408
+    max_query_terms: int  # search words, and filter values, per listing
 
     @property
     def embedded_queue(self) -> bool:
@@ -86,6 +91,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
         job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
         job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
+        max_json_bytes=int(env.get("COMMONS_MAX_JSON_BYTES", 10 * MiB)),
+        max_json_depth=int(env.get("COMMONS_MAX_JSON_DEPTH", 64)),
+        max_header_bytes=int(env.get("COMMONS_MAX_HEADER_BYTES", 64 * 1024)),
+        body_timeout_seconds=float(env.get("COMMONS_BODY_TIMEOUT_SECONDS", 60)),
+        max_query_terms=int(env.get("COMMONS_MAX_QUERY_TERMS", 100)),
     )
 
 

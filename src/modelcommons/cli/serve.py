@@ -121,6 +121,9 @@ def serve(
             workers=workers,
             log_level=log_level,
             timeout_keep_alive=30,
+            # h11, not httptools: only h11 bounds the request line and headers.
+            http="h11",
+            h11_max_incomplete_event_size=settings.max_header_bytes,
         )
     finally:
         if worker is not None:

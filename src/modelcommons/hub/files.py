@@ -57,15 +57,21 @@ def list_tree(
     return list(session.scalars(stmt.order_by(FileEntry.path).limit(limit)))
 
 
+# Paths looked up per query: databases bound the number of parameters in one statement.
+_PATHS_PER_QUERY = 500
+
+
 def paths_info(session: Session, repo: Repo, sha: str, paths: Sequence[str]) -> list[FileEntry]:
     """Entries for the given paths that exist; missing ones are left out, as the Hub does."""
-    wanted = {p.strip("/") for p in paths if p.strip("/")}
-    if not wanted:
-        return []
-    stmt = select(FileEntry).where(
-        FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha, FileEntry.path.in_(wanted)
-    )
-    return list(session.scalars(stmt.order_by(FileEntry.path)))
+    wanted = sorted({p.strip("/") for p in paths if p.strip("/")})
+    found: list[FileEntry] = []
+    for start in range(0, len(wanted), _PATHS_PER_QUERY):
+        chunk = wanted[start : start + _PATHS_PER_QUERY]
+        stmt = select(FileEntry).where(
+            FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha, FileEntry.path.in_(chunk)
+        )
+        found.extend(session.scalars(stmt))
+    return sorted(found, key=lambda entry: entry.path)
 
 
 def files_at(session: Session, repo: Repo, sha: str) -> dict[str, FileEntry]:

@@ -14,6 +14,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.models import Account, Job
 from modelcommons.errors import UnauthorizedError
 from modelcommons.hub.accounts import Principal, org_roles
+from modelcommons.hub.names import MAX_INTEGER
 
 PREFIX = "job1"
 
@@ -36,6 +37,8 @@ def is_job_token(secret: str) -> bool:
 def authenticate_job_token(session: Session, secret: str) -> Principal:
     try:
         _, job_id, mac = secret.split(".")
+        if not 0 < int(job_id) <= MAX_INTEGER:  # no database takes a bigger id
+            raise ValueError(job_id)
         job = session.get(Job, int(job_id))
     except ValueError:
         job = None

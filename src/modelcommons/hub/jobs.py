@@ -22,6 +22,7 @@ from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Account, Job, utcnow
 from modelcommons.errors import NotFoundError, UnauthorizedError
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import MAX_INTEGER
 
 MAX_ATTEMPTS = 3
 Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
@@ -54,7 +55,7 @@ def visible_job(session: Session, principal: Principal, job_id: int) -> Job:
     """A job its owner (or an admin) may see; anyone else is told it does not exist."""
     if principal.user is None:
         raise UnauthorizedError("Jobs are visible to the user who queued them; sign in.")
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id) if 0 < job_id <= MAX_INTEGER else None
     mine = job is not None and job.owner_id == principal.user.id
     if job is None or not (mine or principal.user.is_admin):
         raise NotFoundError(f"No job {job_id}.")

@@ -33,7 +33,11 @@ RESERVED_NAMES = frozenset(
 )
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # git refuses them in refs; in paths they only mislead
 MAX_PATH = 1000
+# The largest id or offset that every database we run on takes (PostgreSQL's integer):
+# a bigger number from a client is refused before it reaches one.
+MAX_INTEGER = 2**31 - 1
 
 
 def validate_name(name: str, *, what: str = "name") -> str:
@@ -76,6 +80,8 @@ def validate_path(path: str) -> str:
         raise InvalidInputError(f"Invalid path {path[:100]!r}: empty or too long.")
     if path.startswith("/") or "\\" in path or "\0" in path:
         raise InvalidInputError(f"Invalid path {path!r}: must be relative, with '/' separators.")
+    if _CONTROL.search(path):
+        raise InvalidInputError(f"Invalid path {path!r}: no control characters.")
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise InvalidInputError(f"Invalid path {path!r}: no empty, '.' or '..' segments.")
@@ -92,6 +98,7 @@ def validate_ref_name(name: str) -> str:
         or name.startswith(("/", "-", "refs/"))
         or name.endswith(("/", ".lock", "."))
         or any(bad in name for bad in ("..", "//", "@{", "\\", " ", "~", "^", ":", "?", "*", "["))
+        or _CONTROL.search(name)
         or is_commit_sha(name)
     ):
         raise InvalidInputError(f"Invalid branch or tag name {name!r}.")

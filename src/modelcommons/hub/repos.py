@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.models import Account, Repo, RepoRedirect, RepoTag, utcnow
 from modelcommons.errors import (
     ConflictError,
@@ -17,7 +18,7 @@ from modelcommons.errors import (
     UnauthorizedError,
 )
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.names import escape_like, split_repo_id, validate_repo_type
+from modelcommons.hub.names import MAX_INTEGER, escape_like, split_repo_id, validate_repo_type
 
 _LEVELS = {"read": 0, "write": 1, "admin": 2}
 
@@ -205,11 +206,23 @@ def facet_counts(
     return counts
 
 
+def _check_query(query: RepoQuery) -> None:
+    """Refuse queries no database should be asked: each word and filter adds a condition."""
+    most = get_settings().max_query_terms
+    if len((query.search or "").split()) > most:
+        raise InvalidInputError(f"Search for at most {most} words at once.")
+    if len(query.filters) > most:
+        raise InvalidInputError(f"Filter by at most {most} values at once.")
+    if not 0 <= query.offset <= MAX_INTEGER:
+        raise InvalidInputError(f"The offset must be between 0 and {MAX_INTEGER}.")
+
+
 def list_repos(
     session: Session, principal: Principal, repo_type: str, query: RepoQuery
 ) -> tuple[list[Repo], bool]:
     """One page of repos visible to the principal; second value: whether more follow."""
     repo_type = _check_supported(repo_type)
+    _check_query(query)
     stmt = select(Repo).where(Repo.type == repo_type, _visible_to(principal))
     full_id = func.lower(Repo.namespace + "/" + Repo.name)
     for term in (query.search or "").lower().split():

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelcommons import __version__
 from modelcommons.server.errors import install_error_handlers
+from modelcommons.server.limits import RequestLimits
 
 
 class RawPathRouting:
@@ -79,6 +80,7 @@ def create_app() -> FastAPI:
 
     install_web(app)  # last: its catch-all page routes must not shadow API routes
 
+    app.add_middleware(RequestLimits)  # inside RawPathRouting: it reads the matched route
     app.add_middleware(RawPathRouting)
     app.add_middleware(ServerHeader)
     return app

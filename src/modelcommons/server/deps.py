@@ -9,12 +9,14 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Body, Depends, Request
+from pydantic import AfterValidator
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
 from modelcommons.errors import PermissionDeniedError, UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
 from modelcommons.hub.job_tokens import authenticate_job_token, is_job_token
+from modelcommons.server.bodies import check_json
 
 
 def _token(request: Request) -> str | None:
@@ -110,5 +112,6 @@ def repo_path(types: str, namespace: str, name: str) -> RepoPath:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 BaseUrl = Annotated[str, Depends(base_url)]
 RepoInUrl = Annotated[RepoPath, Depends(repo_path)]
-JsonBody = Annotated[dict[str, Any], Body()]
-OptionalJsonBody = Annotated[dict[str, Any] | None, Body()]
+# Sizes are capped as the body arrives (server/limits.py); depth and encoding once parsed.
+JsonBody = Annotated[dict[str, Any], Body(), AfterValidator(check_json)]
+OptionalJsonBody = Annotated[dict[str, Any] | None, Body(), AfterValidator(check_json)]

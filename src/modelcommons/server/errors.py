@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,13 +18,21 @@ log = logging.getLogger("modelcommons.server")
 # Keys of CommonsError.extra that go into the JSON body (the rest are for headers).
 _BODY_KEYS = ("url",)
 
+# What HTTP allows in a header value, as latin-1: visible ASCII, space, and obs-text.
+_NOT_IN_HEADER = re.compile(r"[^\x20-\x7e\x80-\xff]")
+
+
+def header_value(text: str, *, limit: int = 500) -> str:
+    """Text that may hold a client's input (a path, a revision, a field name), made safe for
+    a header: a CR, LF or other control character there would make the server drop the
+    connection instead of answering. The JSON body keeps the text as it is."""
+    return _NOT_IN_HEADER.sub("?", text[:limit].replace("\n", " "))
+
 
 def error_response(
     status: int, message: str, *, code: str | None = None, **extra: object
 ) -> JSONResponse:
-    # Header values must be latin-1; the JSON body keeps the message as it is.
-    header = message.replace("\n", " ")[:500].encode("latin-1", "replace").decode("latin-1")
-    headers = {"X-Error-Message": header}
+    headers = {"X-Error-Message": header_value(message)}
     if code:
         headers["X-Error-Code"] = code
     if extra.get("challenge"):

@@ -21,6 +21,7 @@ from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
 from modelcommons.hub.repos import get_repo
 from modelcommons.server import signing
+from modelcommons.server.bodies import json_object
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal
 from modelcommons.server.transfer import stream_object
 from modelcommons.storage import get_store
@@ -96,7 +97,7 @@ async def _batch(
     namespace: str,
     name: str,
 ) -> Response:
-    body = await request.json()
+    body = await json_object(request)
     operation = body.get("operation")
     if operation not in ("upload", "download") or not isinstance(body.get("objects"), list):
         raise InvalidInputError("An LFS batch needs 'operation' (upload|download) and 'objects'.")

@@ -19,6 +19,7 @@ from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
+from modelcommons.server.errors import header_value
 from modelcommons.server.transfer import bytes_response, redirect_or_stream
 from modelcommons.storage import get_git
 
@@ -70,7 +71,7 @@ async def _resolve(
                 commit=sha,
             )
         if verdict != "safe":
-            headers["X-HF-Warning"] = (
+            headers["X-HF-Warning"] = header_value(
                 f"pickle-scan; {entry.path} pickle scan: {verdict or 'pending'}"
             )
     await run_in_threadpool(_count_download, repo, entry, request)

@@ -11,11 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
+from modelcommons.errors import InvalidInputError
 from modelcommons.hub import files, refs
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link
+from modelcommons.server.bodies import json_object
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl, RepoPath, decoded
 
 router = APIRouter()
@@ -89,8 +91,10 @@ async def paths_info(
     repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
     if request.headers.get("content-type", "").startswith("application/json"):
-        payload = await request.json()
+        payload = await json_object(request)
         paths, expand = payload.get("paths", []), bool(payload.get("expand"))
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InvalidInputError("'paths' must be a list of strings.")
     else:
         form = await request.form()
         paths = [str(p) for p in form.getlist("paths")]

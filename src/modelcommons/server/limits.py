@@ -1,0 +1,103 @@
+"""Limits on how a request arrives, so that a stranger cannot hold memory or a connection
+for free: headers are capped in size (431), JSON and form bodies too (413), and a body that
+goes silent is cut (408). Streamed bodies (commits' NDJSON, LFS and Xet bytes, git packs)
+keep their own size limits, checked where they are read."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelcommons.config import get_settings
+from modelcommons.server.bodies import PARSED_FLAG
+from modelcommons.server.errors import error_response
+
+# Bodies parsed whole in memory by their type, whatever route reads them.
+_PARSED_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+def parsed_whole(scope: Scope) -> bool:
+    """Whether the body will be parsed in memory: JSON or a url-encoded form by its type, a
+    route that parses it itself, or any body of a route that declares body parameters
+    (FastAPI reads those whole, whatever their type)."""
+    content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
+    if content_type in _PARSED_TYPES or content_type.endswith("+json") or PARSED_FLAG in scope:
+        return True
+    return getattr(scope.get("route"), "body_field", None) is not None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+class _Body:
+    """The receive side of one request, with the limits applied message by message."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        settings = get_settings()
+        self.scope, self._receive = scope, receive
+        self.timeout, self.cap = settings.body_timeout_seconds, settings.max_json_bytes
+        self.received, self.done, self.timed_out = 0, False, False
+
+    async def receive(self) -> Message:
+        if self.done:  # after the body only a disconnect comes, whenever the client leaves
+            return await self._receive()
+        try:
+            message = await asyncio.wait_for(self._receive(), self.timeout)
+        except TimeoutError:
+            self.timed_out = True
+            raise HTTPException(
+                408, f"The request body sent nothing for {self.timeout:g} s; send it again."
+            ) from None
+        if message["type"] == "http.request":
+            self._count(len(message.get("body", b"")))
+            self.done = not message.get("more_body", False)
+        return message
+
+    def _count(self, size: int) -> None:
+        if self.received == 0 and parsed_whole(self.scope):
+            declared = _header(self.scope, b"content-length")
+            if declared.isdigit() and int(declared) > self.cap:
+                raise self._too_large()
+        self.received += size
+        if self.received > self.cap and parsed_whole(self.scope):
+            raise self._too_large()
+
+    def _too_large(self) -> HTTPException:
+        return HTTPException(
+            413, f"The body is over this hub's limit of {self.cap:,} bytes for JSON and forms."
+        )
+
+
+class RequestLimits:
+    """ASGI middleware applying the limits to every HTTP request. The HTTP parser bounds
+    what it buffers of a request's head (cli/serve.py), but accepts a bigger head that
+    arrives at once: this refuses it whole. A request cut for silence is answered with
+    `Connection: close`: the rest of its body cannot be trusted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = get_settings().max_header_bytes
+        if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > cap:
+            refusal = error_response(431, f"The request's headers are over {cap:,} bytes.")
+            refusal.headers["Connection"] = "close"
+            await refusal(scope, receive, send)
+            return
+        body = _Body(scope, receive)
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and body.timed_out:
+                message = dict(message, headers=[*message["headers"], (b"connection", b"close")])
+            await send(message)
+
+        await self.app(scope, body.receive, closing)
