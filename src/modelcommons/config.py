@@ -41,6 +41,11 @@ class Settings:
     max_header_bytes: int  # a request head (line and headers) beyond this is refused
     body_timeout_seconds: float  # a request body silent this long gets 408
     max_query_terms: int  # search words, and filter values, per listing
+    max_card_bytes: int  # the start of a card rendered on its page; the rest is cut
+    preview_bytes: int  # what a table preview may read and decode
+    highlight_bytes: int  # text beyond this is shown without syntax highlighting
+    diff_lines: int  # lines (both sides) diffed on one commit page
+    diff_file_bytes: int  # text files bigger than this are listed, not diffed
 
     @property
     def embedded_queue(self) -> bool:
@@ -96,6 +101,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_header_bytes=int(env.get("COMMONS_MAX_HEADER_BYTES", 64 * 1024)),
         body_timeout_seconds=float(env.get("COMMONS_BODY_TIMEOUT_SECONDS", 60)),
         max_query_terms=int(env.get("COMMONS_MAX_QUERY_TERMS", 100)),
+        max_card_bytes=int(env.get("COMMONS_MAX_CARD_BYTES", 200_000)),
+        preview_bytes=int(env.get("COMMONS_PREVIEW_BYTES", 32 * MiB)),
+        highlight_bytes=int(env.get("COMMONS_HIGHLIGHT_BYTES", 200_000)),
+        diff_lines=int(env.get("COMMONS_DIFF_LINES", 3000)),
+        diff_file_bytes=int(env.get("COMMONS_DIFF_FILE_BYTES", 256 * 1024)),
     )
 
 

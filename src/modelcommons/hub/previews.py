@@ -1,8 +1,11 @@
 """What the web shows of a file without sending it whole: its first bytes, or the first rows
-of a CSV, JSON Lines or Parquet table. Every read is bounded, whatever the file's size."""
+of a CSV, JSON Lines or Parquet table. Every read is bounded in bytes read, bytes decoded,
+rows, columns and cell length, whatever the file holds; a file that cannot be previewed
+within those bounds raises InvalidInputError, which the page shows instead of the table."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -12,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.models import FileEntry
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub import objects
@@ -19,12 +23,15 @@ from modelcommons.hub.lfs import find_object
 from modelcommons.storage import get_git
 
 PREVIEW_ROWS = 20
+MAX_COLUMNS = 100  # columns shown; wider tables say how many more there are
+CELL_CHARS = 200
 TEXT_BYTES = 1024 * 1024  # the head of a text file or table shown in the browser
-PARQUET_BYTES = 32 * 1024 * 1024  # what a Parquet preview may read: footer + first pages
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
+# The csv module refuses fields over 128 KiB; a field can be as long as the head we read.
+csv.field_size_limit(max(csv.field_size_limit(), TEXT_BYTES))
 
 
-class _ByteReader:
+class ByteReader:
     """Reads ranges of one file's bytes, wherever they are stored."""
 
     def __init__(self, session: Session, entry: FileEntry) -> None:
@@ -43,7 +50,17 @@ class _ByteReader:
 
 
 def head_bytes(session: Session, entry: FileEntry, limit: int = TEXT_BYTES) -> bytes:
-    return _ByteReader(session, entry).read(0, limit)
+    return ByteReader(session, entry).read(0, limit)
+
+
+def decode_head(data: bytes, *, complete: bool) -> str:
+    """UTF-8 text of a file's first bytes; a character cut at the end is dropped."""
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=complete)
+
+
+def head_text(session: Session, entry: FileEntry, limit: int) -> str:
+    data = head_bytes(session, entry, limit)
+    return decode_head(data, complete=len(data) >= entry.size)
 
 
 @dataclass
@@ -60,13 +77,15 @@ def is_table(path: str) -> bool:
 
 def preview_table(session: Session, entry: FileEntry, rows: int = PREVIEW_ROWS) -> Table:
     """The first rows of a table file; raises InvalidInputError when it cannot be read."""
-    reader = _ByteReader(session, entry)
+    reader = ByteReader(session, entry)
     path = entry.path.lower()
     if path.endswith(".parquet"):
-        return _parquet(reader, rows)
+        from modelcommons.hub.parquet_preview import preview_parquet
+
+        return preview_parquet(reader, rows, budget=get_settings().preview_bytes)
     head = reader.read(0, TEXT_BYTES)
     truncated = entry.size > len(head)
-    text = head.decode("utf-8", errors="replace")
+    text = decode_head(head, complete=not truncated)
     if truncated:  # drop a cut last line
         text = text[: text.rfind("\n") + 1]
     if path.endswith(".jsonl"):
@@ -74,17 +93,41 @@ def preview_table(session: Session, entry: FileEntry, rows: int = PREVIEW_ROWS) 
     return _csv(text, rows, delimiter="\t" if path.endswith(".tsv") else ",")
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A value as a table cell, cut to CELL_CHARS."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 200 else text[:199] + "…"
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def narrow(table: Table, width: int) -> Table:
+    """The table's first MAX_COLUMNS columns, saying so when there were more."""
+    if width > MAX_COLUMNS:
+        table.notes.append(f"Only the first {MAX_COLUMNS} of {width:,} columns are shown.")
+    return table
 
 
 def _csv(text: str, rows: int, *, delimiter: str) -> Table:
-    lines = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), rows + 1))
+    try:
+        lines = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), rows + 1))
+    except csv.Error as exc:
+        raise InvalidInputError(f"Not a readable CSV file: {exc}.") from None
     if not lines:
         raise InvalidInputError("The file is empty.")
     header, body = lines[0], lines[1:]
-    return Table(columns=header, rows=[[_cell(v) for v in line] for line in body])
+    table = Table(
+        columns=[cell(c) for c in header[:MAX_COLUMNS]],
+        rows=[[cell(v) for v in line[:MAX_COLUMNS]] for line in body],
+    )
+    return narrow(table, max(len(line) for line in lines))
+
+
+def _json_line(line: str, number: int) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"Line {number} is not valid JSON: {exc.msg}.") from None
+    except RecursionError:
+        raise InvalidInputError(f"Line {number} is nested too deeply to preview.") from None
 
 
 def _jsonl(text: str, rows: int) -> Table:
@@ -94,67 +137,14 @@ def _jsonl(text: str, rows: int) -> Table:
             break
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"Line {number} is not valid JSON: {exc.msg}.") from None
+        record = _json_line(line, number)
         records.append(record if isinstance(record, dict) else {"value": record})
     columns: dict[str, None] = {}
     for record in records:
         columns.update(dict.fromkeys(record))
-    return Table(
-        columns=list(columns),
-        rows=[[_cell(r.get(c, "")) for c in columns] for r in records],
-    )
-
-
-class _BoundedFile(io.RawIOBase):
-    """A seekable file over a _ByteReader that refuses to read more than `budget` bytes."""
-
-    def __init__(self, reader: _ByteReader, budget: int) -> None:
-        self.reader, self.budget, self.position = reader, budget, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.reader.size}
-        self.position = base[whence] + offset
-        return self.position
-
-    def tell(self) -> int:
-        return self.position
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self.reader.size - self.position)
-        if want > self.budget:
-            raise InvalidInputError("The first rows of this Parquet file are too big to preview.")
-        data = self.reader.read(self.position, self.position + want)
-        self.budget -= len(data)
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)
-
-
-def _parquet(reader: _ByteReader, rows: int) -> Table:
+    shown = list(columns)[:MAX_COLUMNS]
     try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InvalidInputError("Parquet previews need pyarrow (the 'ml' extra).") from None
-    try:
-        parquet = pq.ParquetFile(_BoundedFile(reader, PARQUET_BYTES))
-        batch = next(parquet.iter_batches(batch_size=rows), None)
-    except InvalidInputError:
-        raise
-    except Exception as exc:  # pyarrow raises several types for a malformed file
-        raise InvalidInputError(f"Not a readable Parquet file: {exc}") from None
-    columns = parquet.schema_arrow.names
-    records = batch.to_pylist()[:rows] if batch is not None else []
-    return Table(
-        columns=columns,
-        rows=[[_cell(r.get(c)) for c in columns] for r in records],
-        total_rows=parquet.metadata.num_rows,
-    )
+        body = [[cell(r.get(c, "")) for c in shown] for r in records]
+    except RecursionError:  # json.dumps of a value nested almost to the parser's limit
+        raise InvalidInputError("A row is nested too deeply to preview.") from None
+    return narrow(Table(columns=[cell(c) for c in shown], rows=body), len(columns))

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelcommons import __version__
 from modelcommons.server.errors import install_error_handlers
+from modelcommons.server.headers import SecurityHeaders
 from modelcommons.server.limits import RequestLimits
 
 
@@ -83,4 +84,5 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestLimits)  # inside RawPathRouting: it reads the matched route
     app.add_middleware(RawPathRouting)
     app.add_middleware(ServerHeader)
+    app.add_middleware(SecurityHeaders)
     return app

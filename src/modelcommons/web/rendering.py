@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -12,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -19,8 +25,10 @@ from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 from modelcommons import __version__
+from modelcommons.config import get_settings
 from modelcommons.db.models import Repo, utcnow
-from modelcommons.errors import CommonsError
+from modelcommons.errors import CommonsError, InvalidInputError
+from modelcommons.hub.names import split_repo_id
 from modelcommons.web import auth
 
 HERE = Path(__file__).parent
@@ -29,7 +37,14 @@ _FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
 _INLINE_FORMATTER = HtmlFormatter(nowrap=True)  # markdown-it adds the <pre><code> itself
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+CARD_CACHE_CHARS = 64 * 1024 * 1024  # rendered cards kept per process, in characters
+
+
 def _highlight_code(code: str, language: str, _attrs: Any) -> str:
+    # Pygments is the slow part of a card: a huge block is shown escaped, not highlighted.
+    if len(code) > get_settings().highlight_bytes:
+        return ""  # markdown-it then escapes it itself
     try:
         lexer = get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
@@ -37,10 +52,41 @@ def _highlight_code(code: str, language: str, _attrs: Any) -> str:
     return str(highlight(code, lexer, _INLINE_FORMATTER))
 
 
+def _align_by_class(state: StateCore) -> None:
+    """Table alignment as a class: the pages' CSP allows no inline style attributes."""
+    for token in state.tokens:
+        style = token.attrs.get("style")
+        if token.type in ("th_open", "td_open") and isinstance(style, str):
+            del token.attrs["style"]
+            token.attrSet("class", "align-" + style.removeprefix("text-align:"))
+
+
+def _mark_external(state: StateCore) -> None:
+    """Links out of the hub say so, and pass on no ranking or window handle."""
+    for token in _inline_tokens(state):
+        href = token.attrs.get("href")
+        if token.type == "link_open" and isinstance(href, str) and _is_external(href):
+            token.attrSet("rel", "nofollow noopener noreferrer ugc")
+            token.attrSet("class", "external")
+
+
+def _inline_tokens(state: StateCore) -> Iterator[Token]:
+    for token in state.tokens:
+        yield token
+        yield from token.children or ()
+
+
+def _is_external(href: str) -> bool:
+    # Browsers read a backslash as a slash: "/\host" is "//host", another site.
+    return bool(_SCHEME.match(href)) or href.replace("\\", "/").startswith("//")
+
+
 @cache
 def _markdown() -> MarkdownIt:
     # Raw HTML stays off: a card is written by anyone and must not run script on our pages.
     md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight_code})
+    md.core.ruler.push("align_by_class", _align_by_class)
+    md.core.ruler.push("mark_external", _mark_external)
     return md.enable(["table", "strikethrough"])
 
 
@@ -48,7 +94,41 @@ def render_markdown(text: str) -> Markup:
     return Markup(_markdown().render(text))
 
 
+class _RenderedCards:
+    """Rendered cards by blob id, least recently used dropped first: a card's blob never
+    changes, so each process renders it once however many people view it."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars, self.chars = max_chars, 0
+        self.items: OrderedDict[tuple[str, int], Markup] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, int], render: Callable[[], Markup]) -> Markup:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        html = render()  # outside the lock: two first views may both render, which is fine
+        with self.lock:
+            if key not in self.items:
+                self.items[key] = html
+                self.chars += len(html)
+            while self.chars > self.max_chars and len(self.items) > 1:
+                self.chars -= len(self.items.popitem(last=False)[1])
+        return html
+
+
+_CARDS = _RenderedCards(CARD_CACHE_CHARS)
+
+
+def render_card(blob_id: str, limit: int, render: Callable[[], Markup]) -> Markup:
+    """A card's HTML, rendered once per blob (and size limit) in this process."""
+    return _CARDS.get((blob_id, limit), render)
+
+
 def highlight_file(path: str, text: str) -> Markup:
+    if len(text) > get_settings().highlight_bytes:
+        return Markup('<div class="highlight"><pre><code>{}</code></pre></div>').format(text)
     try:
         lexer = get_lexer_for_filename(path, stripnl=False)
     except ClassNotFound:
@@ -65,6 +145,16 @@ def repo_href(repo: Repo, *parts: str) -> str:
     """The web path of a repo, or of a page under it (parts are quoted, '/' kept)."""
     tail = "".join("/" + quote(p, safe="/") for p in parts if p)
     return f"/{URL_PREFIX[repo.type]}{repo.repo_id}{tail}"
+
+
+def repo_id_href(repo_id: str, repo_type: str = "model") -> str | None:
+    """The page of a repo id a card names, or None when it is not a valid repo id: a card is
+    written by anyone, and `//evil.example/x` must not become a link that looks like ours."""
+    try:
+        split_repo_id(repo_id)
+    except InvalidInputError:
+        return None
+    return f"/{URL_PREFIX[repo_type]}{repo_id}"
 
 
 def filesize(size: int | None) -> str:
@@ -113,7 +203,9 @@ def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=HERE / "templates")
     env = found.env
     env.filters.update(filesize=filesize, ago=ago, compact=compact, markdown=render_markdown)
-    env.globals.update(repo_href=repo_href, with_query=with_query, version=__version__)
+    env.globals.update(
+        repo_href=repo_href, repo_id_href=repo_id_href, with_query=with_query, version=__version__
+    )
     return found
 
 

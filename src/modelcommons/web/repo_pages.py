@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
 from modelcommons.errors import CommonsError, EntryNotFoundError, RevisionNotFoundError
@@ -29,10 +30,10 @@ from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
 from modelcommons.server.deps import base_url, decoded
-from modelcommons.storage import get_git
 from modelcommons.web.auth import WebPrincipal
+from modelcommons.web.diffs import changes_between
 from modelcommons.web.errors import RepoMoved
-from modelcommons.web.rendering import highlight_file, render, render_markdown
+from modelcommons.web.rendering import highlight_file, render, render_card, render_markdown
 from modelcommons.web.snippets import snippets_for
 
 router = APIRouter(include_in_schema=False)
@@ -101,6 +102,23 @@ def read_card(session: Session, repo: Repo, sha: str) -> str | None:
     return previews.head_bytes(session, entry).decode("utf-8", errors="replace")
 
 
+def card_html(session: Session, repo: Repo, sha: str) -> tuple[Markup | None, bool]:
+    """README.md rendered (once per blob in this process) and whether it was cut short:
+    a card is rendered for every anonymous view, so its size and cost are bounded."""
+    try:
+        entry = files.get_file(session, repo, sha, CARD_PATH)
+    except EntryNotFoundError:
+        return None, False
+    if entry.lfs_sha256 or entry.size == 0:
+        return None, False
+    limit = get_settings().max_card_bytes
+
+    def render_it() -> Markup:
+        return render_markdown(cards.card_body(previews.head_text(session, entry, limit)))
+
+    return render_card(entry.oid, limit, render_it), entry.size > limit
+
+
 def _first_table(session: Session, repo: Repo, sha: str) -> FileEntry | None:
     tables = [e for e in files.files_at(session, repo, sha).values() if previews.is_table(e.path)]
     return min(tables, key=lambda e: (e.path.count("/"), e.path), default=None)
@@ -118,7 +136,7 @@ def _preview(session: Session, entry: FileEntry | None) -> tuple[Any, str | None
 def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLResponse:
     with read_session() as session:
         view = open_repo(session, principal, at, DEFAULT_BRANCH)
-        text = read_card(session, view.repo, view.sha)
+        card, card_cut = card_html(session, view.repo, view.sha)
         table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
         table, table_error = _preview(session, table_file)
         file_count = len(files.files_at(session, view.repo, view.sha))
@@ -137,7 +155,9 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
             "counts": lineage.relation_counts(down),
             "evaluations": results,
             "storage": storage,
-            "card_html": render_markdown(cards.card_body(text)) if text else None,
+            "card_html": card,
+            "card_cut": card_cut,
+            "max_card_bytes": get_settings().max_card_bytes,
             "meta": view.repo.card_data or {},
             "table_file": table_file,
             "table": table,
@@ -198,7 +218,7 @@ def _blob_page(
             head = previews.head_bytes(session, entry, previews.TEXT_BYTES)
             if b"\0" not in head[:8192]:
                 kind, truncated = "text", entry.size > len(head)
-                text = head.decode("utf-8", errors="replace")
+                text = previews.decode_head(head, complete=not truncated)
                 if previews.is_table(path):
                     table, table_error = _preview(session, entry)
                 content = highlight_file(path, text)
@@ -218,6 +238,7 @@ def _blob_page(
             "kind": kind,
             "content": content,
             "truncated": truncated,
+            "text_bytes": previews.TEXT_BYTES,
             "table": table,
             "table_error": table_error,
             "last_commit": last.get(entry.last_commit_sha or ""),
@@ -247,49 +268,6 @@ def _commits_page(
     )
 
 
-DIFF_FILE_BYTES = 256 * 1024  # text files diffed on the commit page; bigger ones are listed
-DIFF_LINES = 3000  # for the whole commit page
-
-
-@dataclass(frozen=True)
-class Change:
-    path: str
-    status: str  # "added" | "modified" | "deleted"
-    size_before: int | None
-    size_after: int | None
-    diff: list[str] | None = None  # unified diff lines of a small text file
-
-
-def _text(entry: FileEntry | None) -> list[str] | None:
-    """A small regular file's lines (empty for a missing side); None for binary or big."""
-    if entry is None:
-        return []
-    if entry.lfs_sha256 or entry.size > DIFF_FILE_BYTES:
-        return None
-    data = get_git().blob_data(entry.oid)
-    if b"\0" in data[:8192]:
-        return None
-    return data.decode("utf-8", errors="replace").splitlines()
-
-
-def changes_between(before: dict[str, FileEntry], after: dict[str, FileEntry]) -> list[Change]:
-    """What a commit changed, with line diffs of small text files up to DIFF_LINES in all."""
-    changed, budget = [], DIFF_LINES
-    for path in sorted(before.keys() | after.keys()):
-        old, new = before.get(path), after.get(path)
-        if old is not None and new is not None and old.oid == new.oid:
-            continue
-        status = "added" if old is None else "deleted" if new is None else "modified"
-        diff = None
-        old_lines, new_lines = _text(old), _text(new)
-        if budget > 0 and old_lines is not None and new_lines is not None:
-            diff = list(difflib.unified_diff(old_lines, new_lines, lineterm="", n=3))[2:]
-            diff, budget = diff[:budget], budget - len(diff)
-        sizes = (old.size if old else None, new.size if new else None)
-        changed.append(Change(path, status, *sizes, diff))
-    return changed
-
-
 def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: str) -> HTMLResponse:
     with read_session() as session:
         view = open_repo(session, principal, at, sha)
@@ -299,6 +277,7 @@ def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: s
         parent = commit.parents.split()[0] if commit.parents else None
         before = files.files_at(session, view.repo, parent) if parent else {}
         after = files.files_at(session, view.repo, view.sha)
+    settings = get_settings()
     return render(
         request,
         "commit.html",
@@ -307,7 +286,12 @@ def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: s
             "tab": "history",
             "commit": commit,
             "parent": parent,
-            "changes": changes_between(before, after),
+            "changes": changes_between(
+                before,
+                after,
+                max_lines=settings.diff_lines,
+                max_file_bytes=settings.diff_file_bytes,
+            ),
         },
     )
 
