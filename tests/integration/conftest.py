@@ -18,10 +18,12 @@ from tests.integration import pg
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything here but the browser tests speaks the HF protocol and runs again on
-    PostgreSQL."""
+    """Everything here but the browser tests and the fuzzing pass (on a hub of its own)
+    speaks the HF protocol and runs again on PostgreSQL."""
     for item in items:
-        if "/integration/" in str(item.path) and item.get_closest_marker("web") is None:
+        if "/integration/" in str(item.path) and not (
+            item.get_closest_marker("web") or item.get_closest_marker("fuzz")
+        ):
             item.add_marker(pytest.mark.protocol)
 
 

@@ -1,0 +1,138 @@
+"""Schemathesis over the hub's own OpenAPI schema, as a stranger would probe it: every
+operation, anonymous and with a write token, gets generated and hostile inputs (the examples,
+coverage and fuzzing phases). No answer may be a 5xx (but 501, NotSupportedError's deliberate
+"not here yet"), no connection may drop, and every answer comes within REQUEST_SECONDS.
+
+The hub is this module's own (its own COMMONS_HOME, SQLite, no job worker), because write
+operations may delete or rename the seeded repos. Path parameters are drawn from the seeded
+repos most of the time, so the fuzzer reaches real trees, files and refs instead of 404s.
+Deterministic: a fixed seed and derandomized generation. COMMONS_TEST_FUZZ_EXAMPLES raises
+the examples per operation for a longer local run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+import schemathesis
+from huggingface_hub import CommitOperationAdd, HfApi
+from schemathesis import Case
+
+from modelcommons.server.app import create_app
+from tests.cluster import COMMONS, free_port, serve
+
+pytestmark = pytest.mark.fuzz
+
+EXAMPLES = int(os.environ.get("COMMONS_TEST_FUZZ_EXAMPLES", "25"))
+REQUEST_SECONDS = 10
+SEED = 20261201
+USER = "fuzzer"
+NAMES = ("open", "closed")  # public and private, each as a model and as a dataset
+WEIGHTS = bytes(range(256)) * 64  # a NUL byte: stored through LFS
+FILES = {
+    "README.md": b"---\nlicense: mit\npipeline_tag: text-classification\n---\n# Fuzz target\n",
+    "config.json": b'{"hidden_size": 8}',
+    "data/rows.csv": b"text,label\ngood,1\nbad,0\n",
+    "data/rows.jsonl": b'{"text": "good", "label": 1}\n',
+    "weights.bin": WEIGHTS,
+}
+
+
+def _commons(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [*COMMONS, *args], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout.strip()
+
+
+def _seed_repos(url: str, token: str) -> None:
+    api = HfApi(endpoint=url, token=token)
+    for repo_type in ("model", "dataset"):
+        for name in NAMES:
+            repo_id = f"{USER}/{name}"
+            api.create_repo(repo_id, repo_type=repo_type, private=name == "closed")
+            operations = [CommitOperationAdd(path, data) for path, data in FILES.items()]
+            api.create_commit(
+                repo_id, repo_type=repo_type, operations=operations, commit_message="seed"
+            )
+            api.create_tag(repo_id, repo_type=repo_type, tag="v1")
+
+
+@pytest.fixture(scope="module")
+def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The URL of a hub of this module's own, and a write token of its seeded user."""
+    home = tmp_path_factory.mktemp("fuzz-hub")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")}
+    env.update(
+        COMMONS_HOME=str(home),
+        COMMONS_DATABASE_URL=f"sqlite:///{home}/commons.db",
+        COMMONS_RUN_WORKER="0",
+    )
+    with serve(free_port(), env, home / "server.log") as url:
+        _commons(env, "user", "create", USER, "--password", uuid.uuid4().hex)
+        token = _commons(env, "token", "create", USER)
+        _seed_repos(url, token)
+        yield url, token
+
+
+def _config() -> schemathesis.Config:
+    dictionaries = {
+        "types": ["models", "datasets"],
+        "namespace": [USER],
+        "name": list(NAMES),
+        "rev": ["main", "v1"],
+        "path": [*FILES, "data"],
+        "user": [USER],
+        "oid": [hashlib.sha256(WEIGHTS).hexdigest()],
+    }
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "suppress-health-check": ["all"],
+            "dictionaries": {key: {"values": values} for key, values in dictionaries.items()},
+            "parameters": {
+                f"path.{key}": {"dictionary": key, "probability": 0.8} for key in dictionaries
+            },
+            "generation": {
+                "max-examples": EXAMPLES,
+                "no-shrink": True,
+                "database": "none",
+            },
+            "phases": {"stateful": {"enabled": False}},
+            "request-timeout": REQUEST_SECONDS,
+            "checks": {
+                # 501 is NotSupportedError's deliberate answer (spaces, pull requests, gating).
+                "not_a_server_error": {"expected-statuses": ["1XX", "2XX", "3XX", "4XX", "501"]}
+            },
+        }
+    )
+
+
+# The schema the live hub serves at /openapi.json, built in-process so that pytest can make
+# one test per operation before any hub runs.
+schema = schemathesis.openapi.from_dict(create_app().openapi(), config=_config())
+
+
+@pytest.fixture(scope="module", params=["anonymous", "write-token"])
+def credentials(request: pytest.FixtureRequest, fuzz_hub: tuple[str, str]) -> dict[str, str]:
+    _, token = fuzz_hub
+    return {"Authorization": f"Bearer {token}"} if request.param == "write-token" else {}
+
+
+@schema.parametrize()
+def test_no_server_error_nor_dropped_connection(
+    case: Case, fuzz_hub: tuple[str, str], credentials: dict[str, str]
+) -> None:
+    try:
+        response = case.call(base_url=fuzz_hub[0], headers=credentials)
+    except requests.RequestException as exc:  # a dropped connection, or no answer in time
+        raise AssertionError(f"{exc!r}\n{case.as_curl_command(headers=credentials)}") from None
+    case.validate_response(
+        response, checks=[schemathesis.checks.not_a_server_error], headers=credentials
+    )
