@@ -35,6 +35,8 @@ class Settings:
     signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
+    max_commit_operations: int  # files added or deleted by one commit
+    upload_grant_seconds: int  # how long an upload lets its uploader commit the object
     job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
     max_json_bytes: int  # JSON (and form) request bodies beyond this get 413
     max_json_depth: int  # JSON nested deeper than this gets 400
@@ -95,6 +97,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
         job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
+        max_commit_operations=int(env.get("COMMONS_MAX_COMMIT_OPERATIONS", 25_000)),
+        upload_grant_seconds=int(env.get("COMMONS_UPLOAD_GRANT_SECONDS", 24 * 3600)),
         job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
         max_json_bytes=int(env.get("COMMONS_MAX_JSON_BYTES", 10 * MiB)),
         max_json_depth=int(env.get("COMMONS_MAX_JSON_DEPTH", 64)),

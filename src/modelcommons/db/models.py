@@ -155,6 +155,7 @@ class FileEntry(Base):
         Index("ix_files_dir", "repo_id", "commit_sha", "dir"),
         Index("ix_files_oid", "repo_id", "oid"),  # "does this repo hold this git object?"
         Index("ix_files_xet", "repo_id", "xet_hash"),  # "may this repo's token read this file?"
+        Index("ix_files_lfs", "lfs_sha256", "repo_id"),  # "which repos hold this object?"
     )
     repo_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
@@ -180,6 +181,22 @@ class StoredObject(Base):
     kind: Mapped[str] = mapped_column(String(8), default="blob")  # "blob" | "xet"
     location: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ObjectUpload(Base):
+    """A user sent an object's bytes through a repo's upload flow: until the grant expires,
+    a commit by that user to that repo may name it (ARCHITECTURE.md, objects stay in their
+    repos). Bytes already stored are not stored again; only this row is added."""
+
+    __tablename__ = "object_uploads"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class XetXorb(Base):

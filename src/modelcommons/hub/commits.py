@@ -8,22 +8,25 @@ that did not is rebased onto the new head and retried, so no writer loses anothe
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Commit, FileEntry, Repo, utcnow
 from modelcommons.errors import (
     ConflictError,
     EntryNotFoundError,
     InvalidInputError,
+    PayloadTooLargeError,
     StaleParentError,
 )
 from modelcommons.hub import cards, evaluations, jobs, lineage, refs, scans
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.lfs import find_object, pointer, validate_oid
+from modelcommons.hub.lfs import find_objects, pointer, unknown_object, validate_oid
 from modelcommons.hub.names import validate_path
 from modelcommons.hub.repos import new_repo, set_tags
 from modelcommons.storage import get_git
@@ -66,21 +69,31 @@ class _Blob:
     xet_hash: str | None = None
 
 
+def require_operation_count(count: int) -> None:
+    """Refuse commits past the hub's cap on operations (COMMONS_MAX_COMMIT_OPERATIONS)."""
+    cap = get_settings().max_commit_operations
+    if count > cap:
+        raise PayloadTooLargeError(
+            f"A commit may hold at most {cap} operations, this one has {count}; "
+            "split it into several commits."
+        )
+
+
 def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob | None]:
     """Validate operations and write their blobs. Path → blob, or None for a deletion."""
     git = get_git()
+    stored = find_objects(
+        session, [validate_oid(op.sha256) for op in operations if isinstance(op, AddLfsFile)]
+    )
     changes: dict[str, _Blob | None] = {}
     for op in operations:
         path = validate_path(op.path.rstrip("/") if isinstance(op, Delete) else op.path)
         if isinstance(op, AddFile):
             changes[path] = _Blob(git.add_blob(op.content), len(op.content))
         elif isinstance(op, AddLfsFile):
-            validate_oid(op.sha256)
-            obj = find_object(session, op.sha256)
+            obj = stored.get(op.sha256)
             if obj is None:
-                raise InvalidInputError(
-                    f"LFS object {op.sha256} for {path} was never uploaded; upload it first."
-                )
+                raise unknown_object(op.sha256, path)
             if op.size is not None and op.size != obj.size:
                 raise InvalidInputError(
                     f"LFS object {op.sha256} has {obj.size} bytes, not {op.size} as announced."
@@ -93,27 +106,86 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob |
     return changes
 
 
+def _ancestors(path: str) -> Iterator[str]:
+    """The folders holding a path, nearest first, ending with the root ("")."""
+    while path:
+        path = path.rpartition("/")[0]
+        yield path
+
+
+class _Tree:
+    """A commit's files with each folder's direct entries, so that every operation costs
+    the depth of its path (a deleted folder, its own size) instead of a scan of all files."""
+
+    def __init__(self, files: dict[str, _Blob]) -> None:
+        self.files: dict[str, _Blob] = {}
+        self.entries: dict[str, set[str]] = {"": set()}
+        for path, blob in files.items():
+            self._link(path)
+            self.files[path] = blob
+
+    def _link(self, path: str) -> None:
+        for folder in _ancestors(path):
+            known = folder in self.entries
+            self.entries.setdefault(folder, set()).add(path)
+            if known:
+                return
+            path = folder
+
+    def _unlink(self, path: str) -> None:
+        for folder in _ancestors(path):
+            entries = self.entries[folder]
+            entries.discard(path)
+            if entries or not folder:
+                return
+            del self.entries[folder]  # git has no empty folders
+            path = folder
+
+    def add(self, path: str, blob: _Blob) -> None:
+        if path in self.entries:
+            raise ConflictError(f"Cannot add file {path}: a folder of that name exists.")
+        clash = next((f for f in _ancestors(path) if f in self.files), None)
+        if clash is not None:
+            raise ConflictError(f"Cannot add file {path}: {clash} is a file.")
+        if path not in self.files:
+            self._link(path)
+        self.files[path] = blob
+
+    def delete_file(self, path: str) -> None:
+        if self.files.pop(path, None) is None:
+            raise EntryNotFoundError(f"A file with this name doesn't exist: {path}")
+        self._unlink(path)
+
+    def delete_folder(self, folder: str) -> None:
+        if folder not in self.entries or not folder:
+            raise EntryNotFoundError(f"A folder with this name doesn't exist: {folder}/")
+        pending = [folder]
+        while pending:
+            for entry in self.entries.pop(pending.pop()):
+                if entry in self.files:
+                    del self.files[entry]
+                else:
+                    pending.append(entry)
+        self._unlink(folder)
+
+
 def _apply(
     parent_files: dict[str, FileEntry], changes: dict[str, _Blob | None]
 ) -> dict[str, _Blob]:
-    files = {
-        path: _Blob(e.oid, e.size, e.lfs_sha256, e.pointer_size, e.xet_hash)
-        for path, e in parent_files.items()
-    }
+    tree = _Tree(
+        {
+            path: _Blob(e.oid, e.size, e.lfs_sha256, e.pointer_size, e.xet_hash)
+            for path, e in parent_files.items()
+        }
+    )
     for path, blob in changes.items():
         if blob is not None:
-            if any(f.startswith(path + "/") for f in files):
-                raise ConflictError(f"Cannot add file {path}: a folder of that name exists.")
-            files[path] = blob
+            tree.add(path, blob)
         elif path.endswith("/"):
-            doomed = [f for f in files if f.startswith(path)]
-            if not doomed:
-                raise EntryNotFoundError(f"A folder with this name doesn't exist: {path}")
-            for f in doomed:
-                del files[f]
-        elif files.pop(path, None) is None:
-            raise EntryNotFoundError(f"A file with this name doesn't exist: {path}")
-    return files
+            tree.delete_folder(path.removesuffix("/"))
+        else:
+            tree.delete_file(path)
+    return tree.files
 
 
 def _index_rows(
@@ -198,9 +270,8 @@ def create_commit(
     if not summary.strip():
         summary = "Update files"
     ref = refs.branch_ref(branch)
+    require_operation_count(len(operations))
     with read_session() as session:
-        repo = session.get(Repo, repo_id)
-        assert repo is not None
         changes = _prepare(session, operations)
     for _attempt in range(MAX_REBASES):
         with read_session() as session:

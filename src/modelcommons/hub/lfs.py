@@ -2,6 +2,11 @@
 
 Uploads stream into the store's staging folder while hashing; only bytes whose sha256 and
 size match what the client announced are published and recorded in the objects table.
+
+Objects stay in their repos: bytes are stored once whoever sends them, but knowing a sha256
+is not enough to get them. A repo serves the objects its commits hold, and a commit may name
+an object only if the committer can read a repo that holds it, or sent its bytes through
+this repo's upload flow (an `ObjectUpload` grant, which expires).
 """
 
 from __future__ import annotations
@@ -10,18 +15,26 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from modelcommons.db.models import StoredObject
+from modelcommons.config import get_settings
+from modelcommons.db.models import FileEntry, ObjectUpload, Repo, StoredObject, utcnow
 from modelcommons.errors import InvalidInputError, PayloadTooLargeError
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.repos import readable_by
 from modelcommons.storage.base import ContentStore, lfs_key, upload_part_key
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 WRITE_BATCH = 8 * 1024 * 1024
 POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1\n"
+IN_LIST = 500  # sha256s per IN (...) list: far below every database's parameter limit
 
 
 def validate_oid(oid: str) -> str:
@@ -36,6 +49,101 @@ def pointer(sha256: str, size: int) -> bytes:
 
 def find_object(session: Session, sha256: str) -> StoredObject | None:
     return session.get(StoredObject, sha256)
+
+
+def _batches(shas: Collection[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(shas))
+    for start in range(0, len(ordered), IN_LIST):
+        yield ordered[start : start + IN_LIST]
+
+
+def find_objects(session: Session, shas: Collection[str]) -> dict[str, StoredObject]:
+    """The stored objects among `shas`, in one query per few hundred (commits name many)."""
+    found: dict[str, StoredObject] = {}
+    for batch in _batches(shas):
+        stmt = select(StoredObject).where(StoredObject.sha256.in_(batch))
+        found.update((obj.sha256, obj) for obj in session.scalars(stmt))
+    return found
+
+
+def unknown_object(sha256: str, path: str) -> InvalidInputError:
+    """The one answer for an object a commit may not name, stored elsewhere or not at all."""
+    return InvalidInputError(
+        f"LFS object {sha256} for {path} was never uploaded to this repo; upload it first."
+    )
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who sent an object's bytes, and through which repo's upload flow."""
+
+    user_id: int
+    repo_id: int
+
+
+def _grant_cutoff() -> datetime:
+    return utcnow() - timedelta(seconds=get_settings().upload_grant_seconds)
+
+
+def record_uploads(session: Session, uploader: Uploader, shas: Iterable[str]) -> None:
+    """Let the uploader commit these objects to the repo until the grant expires; expired
+    grants of everyone go on the way (an indexed delete)."""
+    session.execute(delete(ObjectUpload).where(ObjectUpload.uploaded_at < _grant_cutoff()))
+    now = utcnow()
+    for sha in set(shas):
+        session.merge(
+            ObjectUpload(
+                sha256=sha, repo_id=uploader.repo_id, user_id=uploader.user_id, uploaded_at=now
+            )
+        )
+
+
+def usable_objects(
+    session: Session, principal: Principal, repo_id: int, shas: Collection[str]
+) -> set[str]:
+    """The objects among `shas` that the principal may name in a commit to the repo."""
+    usable: set[str] = set()
+    for batch in _batches(shas):
+        readable = (
+            select(FileEntry.lfs_sha256)
+            .join(Repo, Repo.id == FileEntry.repo_id)
+            .where(FileEntry.lfs_sha256.in_(batch), readable_by(principal))
+            .distinct()
+        )
+        usable.update(sha for sha in session.scalars(readable) if sha)
+        if principal.user is not None:
+            granted = select(ObjectUpload.sha256).where(
+                ObjectUpload.sha256.in_(batch),
+                ObjectUpload.repo_id == repo_id,
+                ObjectUpload.user_id == principal.user.id,
+                ObjectUpload.uploaded_at >= _grant_cutoff(),
+            )
+            usable.update(session.scalars(granted))
+    return usable
+
+
+def require_usable(
+    session: Session, principal: Principal, repo_id: int, wanted: dict[str, str]
+) -> None:
+    """Refuse a commit naming (path → sha256) objects the principal may not use, with the
+    answer an unknown object gets."""
+    usable = usable_objects(session, principal, repo_id, wanted.values())
+    for path, sha in wanted.items():
+        if sha not in usable:
+            raise unknown_object(sha, path)
+
+
+def held_by_repo(session: Session, repo_id: int, shas: Collection[str]) -> set[str]:
+    """The objects among `shas` that some commit of the repo holds (what it may serve)."""
+    held: set[str] = set()
+    for batch in _batches(shas):
+        stmt = (
+            select(FileEntry.lfs_sha256)
+            .where(FileEntry.lfs_sha256.in_(batch), FileEntry.repo_id == repo_id)
+            .distinct()
+        )
+        held.update(sha for sha in session.scalars(stmt) if sha)
+    return held
 
 
 class _Staged:
@@ -110,12 +218,18 @@ def publish_object(
             f"{size} bytes, expected {oid} and {expected_size} bytes."
         )
     existing = find_object(session, oid)
-    if existing is not None:
+    if existing is not None:  # the same bytes again: keep the stored copy, Xet or blob
         staged.unlink(missing_ok=True)
         return existing
     store.put_file(lfs_key(oid), staged)
     obj = StoredObject(sha256=oid, size=size, kind="blob", location=lfs_key(oid))
-    session.add(obj)
+    try:
+        with session.begin_nested():  # a concurrent upload of the same bytes may win
+            session.add(obj)
+    except IntegrityError:
+        winner = find_object(session, oid)
+        assert winner is not None
+        return winner
     return obj
 
 

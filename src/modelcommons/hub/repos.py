@@ -186,6 +186,11 @@ def _visible_to(principal: Principal) -> ColumnElement[bool]:
     return or_(Repo.private.is_(False), Repo.namespace.in_(mine))
 
 
+def readable_by(principal: Principal) -> ColumnElement[bool]:
+    """The repos the principal may read, as a condition on Repo rows (can_see, in SQL)."""
+    return _visible_to(principal)
+
+
 FACETS = {"task": Repo.pipeline_tag, "library": Repo.library_name, "license": Repo.license}
 
 

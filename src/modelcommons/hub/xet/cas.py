@@ -21,6 +21,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import StoredObject, XetDedupChunk, XetFile, XetFileXorb, XetXorb
 from modelcommons.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from modelcommons.hub.lfs import Uploader, record_uploads
 from modelcommons.hub.xet import format
 from modelcommons.storage import get_store
 
@@ -97,8 +98,38 @@ def _verify_file(session: Session, file: format.ShardFile) -> tuple[list[list[ob
     return segments, sum(size for _, size in leaves)
 
 
-def register_shard(data: bytes) -> int:
-    """Register the files of an uploaded shard. Returns 1 if anything was new, else 0."""
+def _prove_files(
+    session: Session, files: list[format.ShardFile]
+) -> tuple[list[tuple[format.ShardFile, list[list[object]], int]], list[str]]:
+    """Check every file of a shard against stored chunks, known files too: naming a known
+    file proves nothing until its segments hash to it. Returns the new files (with segments
+    and size) and the sha256s of the known ones."""
+    fresh, known = [], []
+    limit = get_settings().max_upload_bytes
+    for file in files:
+        segments, size = _verify_file(session, file)
+        stored = session.get(XetFile, format.to_hex(file.hash))
+        if stored is not None:
+            if file.sha256 is not None and format.to_hex(file.sha256) != stored.sha256:
+                raise InvalidInputError(
+                    f"File {stored.hash}'s sha256 is not the one the shard claims."
+                )
+            known.append(stored.sha256)
+        elif size > limit:
+            raise PayloadTooLargeError(
+                f"File {format.to_hex(file.hash)} has {size} bytes; the limit is {limit}."
+            )
+        else:
+            fresh.append((file, segments, size))
+    return fresh, known
+
+
+def register_shard(data: bytes, *, uploader: Uploader | None) -> int:
+    """Register the files of an uploaded shard. Returns 1 if anything was new, else 0.
+
+    Every file the shard proves, new or already stored, counts as the uploader's upload to
+    their repo (None: the hub's own conversions, which commit nothing).
+    """
     files, xorbs = format.parse_shard(data)
     with read_session() as session:
         for xorb in xorbs:
@@ -106,16 +137,7 @@ def register_shard(data: bytes) -> int:
                 raise InvalidInputError(
                     f"The shard lists xorb {format.to_hex(xorb.hash)}, which was never uploaded."
                 )
-        fresh = []
-        limit = get_settings().max_upload_bytes
-        for file in files:
-            if session.get(XetFile, format.to_hex(file.hash)) is None:
-                segments, size = _verify_file(session, file)
-                if size > limit:
-                    raise PayloadTooLargeError(
-                        f"File {format.to_hex(file.hash)} has {size} bytes; the limit is {limit}."
-                    )
-                fresh.append((file, segments, size))
+        fresh, proven = _prove_files(session, files)
     registered = 0
     for file, segments, size in fresh:
         file_hex = format.to_hex(file.hash)
@@ -126,6 +148,7 @@ def register_shard(data: bytes) -> int:
         # The shard stores the sha256 like every hash: as four little-endian u64s.
         if file.sha256 is not None and format.to_hex(file.sha256) != sha256:
             raise InvalidInputError(f"File {file_hex}'s sha256 is not the one the shard claims.")
+        proven.append(sha256)
         with write_session() as session:
             if session.get(XetFile, file_hex) is not None:
                 continue
@@ -141,6 +164,9 @@ def register_shard(data: bytes) -> int:
             if session.get(StoredObject, sha256) is None:
                 session.add(StoredObject(sha256=sha256, size=size, kind="xet", location=file_hex))
             registered += 1
+    if uploader is not None and proven:
+        with write_session() as session:
+            record_uploads(session, uploader, proven)
     return 1 if registered or not files else 0
 
 

@@ -53,7 +53,7 @@ def _ingest_local_cas(workdir: Path) -> None:
         if xorb.suffix != ".tagset":
             cas.ingest_xorb(xorb.name.removeprefix("default."), xorb.read_bytes())
     for shard in sorted((root / "shards").glob("*.mdb")):
-        cas.register_shard(shard.read_bytes())
+        cas.register_shard(shard.read_bytes(), uploader=None)
 
 
 @jobs.handler(KIND)

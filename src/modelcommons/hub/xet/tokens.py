@@ -1,7 +1,9 @@
-"""Short-lived CAS tokens: which repo, read or write, until when; signed with the secret key.
+"""Short-lived CAS tokens: which repo, read or write, for whom, until when; signed with the
+secret key.
 
 The hub hands them out (xet-read-token / xet-write-token) to users who may read or write the
-repo; the CAS routes accept nothing else.
+repo; the CAS routes accept nothing else. A write token names its user, so that the files a
+shard registers count as that user's uploads to that repo (see hub.lfs).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class CasGrant:
     repo_id: int
     scope: str  # "read" | "write"
     expires: int
+    user_id: int | None = None  # None: an anonymous reader
 
     def require(self, scope: str) -> None:
         if scope == "write" and self.scope != "write":
@@ -36,10 +39,12 @@ def _mac(payload: str) -> str:
     return hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(repo_id: int, scope: str, *, ttl: int = TTL_SECONDS) -> tuple[str, int]:
+def issue(
+    repo_id: int, scope: str, *, user_id: int | None = None, ttl: int = TTL_SECONDS
+) -> tuple[str, int]:
     expires = int(time.time()) + ttl
     payload = base64.urlsafe_b64encode(
-        json.dumps({"r": repo_id, "s": scope, "e": expires}).encode()
+        json.dumps({"r": repo_id, "s": scope, "e": expires, "u": user_id}).encode()
     ).decode()
     return f"{PREFIX}.{payload}.{_mac(payload)}", expires
 
@@ -50,7 +55,13 @@ def verify(token: str) -> CasGrant:
         if prefix != PREFIX or not hmac.compare_digest(_mac(payload), mac):
             raise ValueError
         claims = json.loads(base64.urlsafe_b64decode(payload))
-        grant = CasGrant(int(claims["r"]), str(claims["s"]), int(claims["e"]))
+        user = claims.get("u")
+        grant = CasGrant(
+            int(claims["r"]),
+            str(claims["s"]),
+            int(claims["e"]),
+            None if user is None else int(user),
+        )
     except (ValueError, KeyError, TypeError):
         raise UnauthorizedError("Invalid Xet token; ask the hub for a new one.") from None
     if grant.expires < time.time():

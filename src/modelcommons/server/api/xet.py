@@ -24,6 +24,7 @@ from modelcommons.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from modelcommons.hub.lfs import Uploader
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
 from modelcommons.server import signing
@@ -44,7 +45,8 @@ def _token_response(
         found = get_repo(
             session, principal, repo.type, repo.id, need=scope if scope == "write" else "read"
         )
-    token, expires = tokens.issue(found.id, scope)
+    user_id = principal.user.id if principal.user else None
+    token, expires = tokens.issue(found.id, scope, user_id=user_id)
     headers = {
         "X-Xet-Cas-Url": f"{base}{CAS}",
         "X-Xet-Access-Token": token,
@@ -103,7 +105,8 @@ def xorb_exists(prefix: str, hash_hex: str, grant: Grant) -> Response:
 async def upload_shard(request: Request, grant: Grant) -> dict[str, int]:
     grant.require("write")
     body = await read_body(request, MAX_SHARD_BYTES, what="shard")
-    return {"result": await run_in_threadpool(cas.register_shard, body)}
+    uploader = None if grant.user_id is None else Uploader(grant.user_id, grant.repo_id)
+    return {"result": await run_in_threadpool(cas.register_shard, body, uploader=uploader)}
 
 
 @router.get(CAS + "/v1/chunks/{prefix}/{hash_hex}")

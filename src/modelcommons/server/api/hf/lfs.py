@@ -7,6 +7,7 @@ signed for one object and size; the bytes are verified against the sha256 before
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.models import Repo, StoredObject
 from modelcommons.errors import InvalidInputError, NotFoundError
 from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import get_repo
 from modelcommons.server import signing
 from modelcommons.server.bodies import json_object
@@ -32,25 +35,32 @@ LFS_JSON = "application/vnd.git-lfs+json"
 UPLOADS = "/lfs/uploads/{oid}"
 
 
-def _signed(base: str, path: str, *parts: object, size: int) -> str:
-    return f"{base}{path}?{urlencode({'size': size, **signing.sign(*parts, size)})}"
+def _signed(base: str, path: str, *parts: object, size: int, **who: int) -> str:
+    """A URL valid for one object and size (and uploader, when `who` names one)."""
+    query = {"size": size, **who, **signing.sign(*parts, size, *who.values())}
+    return f"{base}{path}?{urlencode(query)}"
 
 
-def _upload_actions(base: str, oid: str, size: int, transfers: list[str]) -> dict[str, Any]:
+def _upload_actions(
+    base: str, oid: str, size: int, transfers: list[str], uploader: hub_lfs.Uploader
+) -> dict[str, Any]:
+    """Signed URLs that also name the uploader, so the bytes count as theirs for this repo."""
     settings = get_settings()
+    who = {"user": uploader.user_id, "repo": uploader.repo_id}
     if size >= settings.lfs_multipart_threshold and "multipart" in transfers:
         part_size = settings.lfs_part_size
         header: dict[str, str] = {"chunk_size": str(part_size)}
         for number in range(1, math.ceil(size / part_size) + 1):
             header[str(number)] = _signed(
-                base, f"/lfs/uploads/{oid}/parts/{number}", "part", oid, number, size=size
+                base, f"/lfs/uploads/{oid}/parts/{number}", "part", oid, number, size=size, **who
             )
-        href = _signed(base, f"/lfs/uploads/{oid}/complete", "complete", oid, size=size)
+        href = _signed(base, f"/lfs/uploads/{oid}/complete", "complete", oid, size=size, **who)
         return {"upload": {"href": href, "header": header}}
-    return {"upload": {"href": _signed(base, f"/lfs/uploads/{oid}", "put", oid, size=size)}}
+    return {"upload": {"href": _signed(base, f"/lfs/uploads/{oid}", "put", oid, size=size, **who)}}
 
 
-def _batch_object(item: Any, operation: str, transfers: list[str], base: str) -> dict[str, Any]:
+def _invalid(item: Any) -> dict[str, Any] | None:
+    """The per-object error git-lfs expects for an item that names no valid object."""
     if not isinstance(item, dict):
         return {"oid": "", "size": 0, "error": {"code": 422, "message": "Invalid object."}}
     oid, size = item.get("oid"), item.get("size")
@@ -75,18 +85,57 @@ def _batch_object(item: Any, operation: str, transfers: list[str], base: str) ->
                 "message": f"Object of {size} bytes exceeds the limit of {limit}.",
             },
         }
-    with read_session() as session:
-        stored = hub_lfs.find_object(session, oid)
-    if operation == "upload":
-        if stored is not None:
-            return {"oid": oid, "size": size}
-        return {"oid": oid, "size": size, "actions": _upload_actions(base, oid, size, transfers)}
+    return None
+
+
+def _upload_answer(
+    oid: str, size: int, known: bool, transfers: list[str], base: str, who: hub_lfs.Uploader
+) -> dict[str, Any]:
+    """No upload for bytes the user can already read; any other object gets upload actions,
+    stored elsewhere or not, so the answer says nothing about other repos."""
+    if known:
+        return {"oid": oid, "size": size}
+    return {"oid": oid, "size": size, "actions": _upload_actions(base, oid, size, transfers, who)}
+
+
+def _download_answer(oid: str, size: int, stored: StoredObject | None, base: str) -> dict[str, Any]:
     if stored is None:
         return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object not found."}}
     href = objects.presigned_url(stored) or _signed(
         base, f"/lfs/objects/{oid}", "get", oid, size=stored.size
     )
     return {"oid": oid, "size": stored.size, "actions": {"download": {"href": href}}}
+
+
+def _answer_objects(
+    principal: Principal,
+    repo: Repo,
+    operation: str,
+    items: list[Any],
+    transfers: list[str],
+    base: str,
+) -> list[dict[str, Any]]:
+    """Per-object answers: a download serves only objects this repo's commits hold."""
+    shas = {item["oid"] for item in items if _invalid(item) is None}
+    with read_session() as session:
+        stored = hub_lfs.find_objects(session, shas)
+        if operation == "upload":
+            known = hub_lfs.usable_objects(session, principal, repo.id, shas) & stored.keys()
+        else:
+            known = hub_lfs.held_by_repo(session, repo.id, shas) & stored.keys()
+    who = hub_lfs.Uploader(user_id=principal.user.id, repo_id=repo.id) if principal.user else None
+
+    def answer(item: Any) -> dict[str, Any]:
+        invalid = _invalid(item)
+        if invalid is not None:
+            return invalid
+        oid, size = item["oid"], item["size"]
+        if operation == "download":
+            return _download_answer(oid, size, stored[oid] if oid in known else None, base)
+        assert who is not None  # an upload batch needs write access
+        return _upload_answer(oid, size, oid in known, transfers, base, who)
+
+    return [answer(item) for item in items]
 
 
 async def _batch(
@@ -105,11 +154,11 @@ async def _batch(
 
     def answer() -> dict[str, Any]:
         with read_session() as session:
-            get_repo(
+            repo = get_repo(
                 session, principal, repo_type, f"{namespace}/{name.removesuffix('.git')}", need=need
             )
         transfers = body.get("transfers") or ["basic"]
-        objects = [_batch_object(o, operation, transfers, base) for o in body["objects"]]
+        objects = _answer_objects(principal, repo, operation, body["objects"], transfers, base)
         return {
             "transfer": "multipart"
             if any(
@@ -124,9 +173,37 @@ async def _batch(
     return JSONResponse(await run_in_threadpool(answer), media_type=LFS_JSON)
 
 
+# The body is read by hand (json_object); declared so that schema tools send batches.
+_BATCH_OBJECT = {
+    "type": "object",
+    "required": ["oid", "size"],
+    "properties": {"oid": {"type": "string"}, "size": {"type": "integer"}},
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            LFS_JSON: {
+                "schema": {
+                    "type": "object",
+                    "required": ["operation", "objects"],
+                    "properties": {
+                        "operation": {"type": "string", "enum": ["upload", "download"]},
+                        "transfers": {"type": "array", "items": {"type": "string"}},
+                        "objects": {"type": "array", "items": _BATCH_OBJECT},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 def _batch_route(prefix: str, repo_type: str) -> None:
     @router.post(
-        prefix + "/{namespace}/{name}/info/lfs/objects/batch", name=f"lfs_batch_{repo_type}"
+        prefix + "/{namespace}/{name}/info/lfs/objects/batch",
+        name=f"lfs_batch_{repo_type}",
+        openapi_extra=_BATCH_BODY,
     )
     async def batch(
         namespace: str, name: str, request: Request, principal: CurrentPrincipal, base: BaseUrl
@@ -141,25 +218,38 @@ for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "mod
     _batch_route(_prefix, _type)
 
 
-async def _receive_and_publish(request: Request, oid: str, size: int) -> None:
-    store = get_store()
-    staged, sha256, got = await hub_lfs.receive_stream(store, request.stream(), max_bytes=size)
+def _publish(
+    staged: Path, sha256: str, got: int, oid: str, size: int, who: hub_lfs.Uploader
+) -> None:
+    """Verify and keep the bytes (once, whoever sent them first) and note who sent them."""
+    with write_session() as session:
+        hub_lfs.publish_object(
+            session, get_store(), staged, sha256=sha256, size=got, oid=oid, expected_size=size
+        )
+        hub_lfs.record_uploads(session, who, [oid])
 
-    def publish() -> None:
-        with write_session() as session:
-            hub_lfs.publish_object(
-                session, store, staged, sha256=sha256, size=got, oid=oid, expected_size=size
-            )
 
-    await run_in_threadpool(publish)
+def _upload_id(oid: str, who: hub_lfs.Uploader) -> str:
+    """Parts are kept per uploader and repo: nobody else's parts can mix into an upload."""
+    return f"{oid}-{who.user_id}-{who.repo_id}"
 
 
 @router.put(UPLOADS)
 async def upload_object(
-    oid: str, request: Request, size: int, exp: str | None = None, sig: str | None = None
+    oid: str,
+    request: Request,
+    size: int,
+    user: int,
+    repo: int,
+    exp: str | None = None,
+    sig: str | None = None,
 ) -> dict[str, str]:
-    signing.verify("put", oid, size, exp=exp, sig=sig)
-    await _receive_and_publish(request, oid, size)
+    signing.verify("put", oid, size, user, repo, exp=exp, sig=sig)
+    who = hub_lfs.Uploader(user_id=user, repo_id=repo)
+    staged, sha256, got = await hub_lfs.receive_stream(
+        get_store(), request.stream(), max_bytes=size
+    )
+    await run_in_threadpool(_publish, staged, sha256, got, oid, size, who)
     return {"oid": oid}
 
 
@@ -169,32 +259,33 @@ async def upload_part(
     number: int,
     request: Request,
     size: int,
+    user: int,
+    repo: int,
     exp: str | None = None,
     sig: str | None = None,
 ) -> Response:
-    signing.verify("part", oid, number, size, exp=exp, sig=sig)
+    signing.verify("part", oid, number, size, user, repo, exp=exp, sig=sig)
+    upload_id = _upload_id(oid, hub_lfs.Uploader(user_id=user, repo_id=repo))
     part_size = get_settings().lfs_part_size
     store = get_store()
     staged, sha256, _ = await hub_lfs.receive_stream(store, request.stream(), max_bytes=part_size)
-    await run_in_threadpool(store.put_file, upload_part_key(oid, number), staged)
+    await run_in_threadpool(store.put_file, upload_part_key(upload_id, number), staged)
     return Response(status_code=200, headers={"ETag": f'"{sha256}"'})
 
 
 @router.post(UPLOADS + "/complete")
 async def complete_upload(
-    oid: str, size: int, exp: str | None = None, sig: str | None = None
+    oid: str, size: int, user: int, repo: int, exp: str | None = None, sig: str | None = None
 ) -> dict[str, str]:
-    signing.verify("complete", oid, size, exp=exp, sig=sig)
-    store, settings = get_store(), get_settings()
-    count = math.ceil(size / settings.lfs_part_size)
+    signing.verify("complete", oid, size, user, repo, exp=exp, sig=sig)
+    who = hub_lfs.Uploader(user_id=user, repo_id=repo)
+    store, upload_id = get_store(), _upload_id(oid, who)
+    count = math.ceil(size / get_settings().lfs_part_size)
 
     def finish() -> None:
-        staged, sha256, got = hub_lfs.concatenate_parts(store, oid, count, max_bytes=size)
-        with write_session() as session:
-            hub_lfs.publish_object(
-                session, store, staged, sha256=sha256, size=got, oid=oid, expected_size=size
-            )
-        hub_lfs.discard_parts(store, oid, range(1, count + 1))
+        staged, sha256, got = hub_lfs.concatenate_parts(store, upload_id, count, max_bytes=size)
+        _publish(staged, sha256, got, oid, size, who)
+        hub_lfs.discard_parts(store, upload_id, range(1, count + 1))
 
     await run_in_threadpool(finish)
     return {"oid": oid}

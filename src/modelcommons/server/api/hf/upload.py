@@ -14,7 +14,8 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError, NotSupportedError, PayloadTooLargeError
-from modelcommons.hub import cards, commits, refs
+from modelcommons.hub import cards, commits, lfs, refs
+from modelcommons.hub.accounts import Principal
 from modelcommons.hub.files import files_at
 from modelcommons.hub.names import validate_path
 from modelcommons.hub.repos import get_repo
@@ -130,9 +131,20 @@ def parse_commit_payload(
             header = line["value"]
         else:
             operations.append(_parse_operation(line["key"], line.get("value"), number, limit))
+            commits.require_operation_count(len(operations))  # stop parsing past the cap
     if header is None:
         raise InvalidInputError("Malformed NDJSON: the commit has no header line.")
     return header, operations
+
+
+def _require_usable_objects(
+    principal: Principal, repo: Repo, operations: list[commits.Operation]
+) -> None:
+    """A client names LFS objects by sha256 alone; only the ones it may use get through."""
+    wanted = {op.path: op.sha256 for op in operations if isinstance(op, commits.AddLfsFile)}
+    if wanted:
+        with read_session() as session:
+            lfs.require_usable(session, principal, repo.id, wanted)
 
 
 @router.post(REPO + "/commit/{rev}")
@@ -160,6 +172,7 @@ async def commit(
         raise InvalidInputError("The commit's parentCommit must be a commit id.")
     assert principal.user is not None
     author = principal.user.name
+    await run_in_threadpool(_require_usable_objects, principal, target, operations)
     result = await run_in_threadpool(
         lambda: commits.create_commit(
             target.id,
