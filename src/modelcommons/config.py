@@ -33,6 +33,12 @@ class Settings:
     lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
     lfs_part_size: int
     signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
+    login_limit_per_address: int  # log-in attempts that fail, from one address, per window
+    login_limit_per_name: int  # failed log-ins for one name from one address, per window
+    login_window_seconds: int
+    signup_limit_per_address: int  # sign-up attempts from one address per sign-up window
+    signup_window_seconds: int
+    trusted_proxies: str  # addresses whose X-Forwarded-For/-Proto are believed ("" = none)
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
     max_commit_operations: int  # files added or deleted by one commit
@@ -95,6 +101,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
         lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
         signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
+        login_limit_per_address=int(env.get("COMMONS_LOGIN_LIMIT_PER_ADDRESS", 50)),
+        login_limit_per_name=int(env.get("COMMONS_LOGIN_LIMIT_PER_NAME", 10)),
+        login_window_seconds=int(env.get("COMMONS_LOGIN_WINDOW_SECONDS", 15 * 60)),
+        signup_limit_per_address=int(env.get("COMMONS_SIGNUP_LIMIT_PER_ADDRESS", 20)),
+        signup_window_seconds=int(env.get("COMMONS_SIGNUP_WINDOW_SECONDS", 3600)),
+        trusted_proxies=env.get("COMMONS_TRUSTED_PROXIES", "127.0.0.1"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
         job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
         max_commit_operations=int(env.get("COMMONS_MAX_COMMIT_OPERATIONS", 25_000)),

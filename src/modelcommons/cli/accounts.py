@@ -32,10 +32,33 @@ def create_user(
 ) -> None:
     """Create a user."""
     from modelcommons.hub.accounts import create_user as create
+    from modelcommons.hub.accounts import hash_password
+
+    password_hash = hash_password(password) if password is not None else None
+    with _session() as session:
+        create(session, name, password_hash=password_hash, email=email, is_admin=admin)
+    typer.echo(f"Created user {name}. Next: commons token create {name}")
+
+
+@user_app.command("set-password")
+def set_password(
+    name: str,
+    password: Annotated[
+        str | None, typer.Option(help="The new password; asked for (hidden) when left out.")
+    ] = None,
+) -> None:
+    """Give user NAME a new password and log them out of every browser (tokens keep working)."""
+    from modelcommons.hub.accounts import get_account, hash_password
+    from modelcommons.hub.sessions import set_password as replace
 
     with _session() as session:
-        create(session, name, password=password, email=email, is_admin=admin)
-    typer.echo(f"Created user {name}. Next: commons token create {name}")
+        get_account(session, name, kind="user")  # a typo fails before any prompt
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password_hash = hash_password(password)
+    with _session() as session:
+        replace(session, name, password_hash)
+    typer.echo(f"Changed the password of {name}; their browser sessions are logged out.")
 
 
 @user_app.command("invite")

@@ -49,7 +49,7 @@ def _ensure_admin() -> str:
     from modelcommons.config import get_settings
     from modelcommons.db.engine import write_session
     from modelcommons.db.models import Account
-    from modelcommons.hub.accounts import create_token, create_user
+    from modelcommons.hub.accounts import create_token, create_user, hash_password
 
     path = get_settings().home / CREDENTIALS_FILE
     with write_session() as session:
@@ -62,7 +62,9 @@ def _ensure_admin() -> str:
         password = None
         if admin is None:
             password = secrets.token_urlsafe(12)
-            admin = create_user(session, "admin", password=password, is_admin=True)
+            admin = create_user(
+                session, "admin", password_hash=hash_password(password), is_admin=True
+            )
         _, token = create_token(session, admin.name, name="admin", role="write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -121,6 +123,8 @@ def serve(
             workers=workers,
             log_level=log_level,
             timeout_keep_alive=30,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             # h11, not httptools: only h11 bounds the request line and headers.
             http="h11",
             h11_max_incomplete_event_size=settings.max_header_bytes,

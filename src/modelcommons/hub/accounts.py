@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from functools import cache
 
 from argon2 import PasswordHasher
 from sqlalchemy import delete, select
@@ -24,6 +25,7 @@ ROLES = ("read", "write", "admin")
 TOKEN_ROLES = ("read", "write")
 TOKEN_PREFIX = "mc_"
 PASSWORDS = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,35 @@ def _new_account(session: Session, name: str, kind: str, **fields: object) -> Ac
     return account
 
 
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of an acceptable password. Deliberately slow: call it outside any database
+    transaction, so that hashing never holds the write lock others wait for."""
+    validate_password(password)
+    return PASSWORDS.hash(password)
+
+
+@cache
+def dummy_password_hash() -> str:
+    """A hash no password matches, checked for unknown names so that the time a failed log-in
+    takes does not tell whether the name exists."""
+    return PASSWORDS.hash(secrets.token_urlsafe(32))
+
+
 def create_user(
     session: Session,
     name: str,
     *,
-    password: str | None = None,
+    password_hash: str | None = None,
     email: str | None = None,
     fullname: str = "",
     is_admin: bool = False,
 ) -> Account:
-    if password is not None and len(password) < 8:
-        raise InvalidInputError("Passwords need at least 8 characters.")
+    """A new user; `password_hash` comes from hash_password, computed before the transaction."""
     return _new_account(
         session,
         name,
@@ -100,7 +120,7 @@ def create_user(
         email=email,
         fullname=fullname or name,
         is_admin=is_admin,
-        password_hash=PASSWORDS.hash(password) if password else None,
+        password_hash=password_hash,
     )
 
 

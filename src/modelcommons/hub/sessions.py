@@ -1,7 +1,13 @@
-"""Browser sign-up, log-in and sessions, and invite codes for invite-only hubs.
+"""Browser sign-up, log-in and sessions, password changes, and invite codes for invite-only
+hubs.
 
 Session cookies and invite codes are random secrets of which only the sha256 is stored, like
 tokens. A session acts with a write token's rights: the person is there, clicking.
+
+Passwords are hashed (argon2, slow on purpose) outside every database transaction, so that a
+flood of log-ins costs CPU but never holds the write lock that commits wait for. Each attempt
+is counted before its hash, per client address and per (name, address): one address cannot
+guess much, yet nobody can lock an account for its owner elsewhere.
 """
 
 from __future__ import annotations
@@ -14,57 +20,142 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from modelcommons.db.engine import write_session
+from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Account, Invite, WebSession, utcnow
-from modelcommons.errors import InvalidInputError, PermissionDeniedError, UnauthorizedError
+from modelcommons.errors import (
+    InvalidInputError,
+    PermissionDeniedError,
+    UnauthorizedError,
+)
 from modelcommons.hub import ratelimit
-from modelcommons.hub.accounts import PASSWORDS, Principal, create_user, org_roles
+from modelcommons.hub.accounts import (
+    PASSWORDS,
+    Principal,
+    create_user,
+    dummy_password_hash,
+    get_account,
+    hash_password,
+    org_roles,
+    validate_password,
+)
+from modelcommons.hub.names import validate_namespace
 
 SESSION_LIFETIME = timedelta(days=30)
 INVITE_LIFETIME = timedelta(days=14)
+WRONG_PASSWORD = "Wrong user name or password."
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-LOGIN_FAILURES = 10  # per user name and window: then logging in as that name waits
-LOGIN_WINDOW = timedelta(minutes=15)
+def _login_window() -> timedelta:
+    return timedelta(seconds=get_settings().login_window_seconds)
 
 
-def log_in(name: str, password: str) -> str:
-    """A new session's cookie value for the right password. Failures are counted per name in
-    the database (every server process sees them), so guessing a password is slow."""
-    key = "login:" + name.lower()
+def _login_keys(name: str, address: str) -> tuple[str, str]:
+    bucket = ratelimit.address_key(address)
+    return "login-from:" + bucket, f"login:{name.lower()}@{bucket}"
+
+
+def _count_login_attempt(name: str, address: str) -> None:
+    """Count the attempt before any hash is spent on it; refuse it past either limit."""
+    settings, window = get_settings(), _login_window()
+    by_address, by_name = _login_keys(name, address)
     with write_session() as session:
-        ratelimit.check(
-            session, key, limit=LOGIN_FAILURES, window=LOGIN_WINDOW, what="failed logins"
+        ratelimit.take(
+            session,
+            by_address,
+            limit=settings.login_limit_per_address,
+            window=window,
+            what="failed logins from your address",
         )
-    try:
-        with write_session() as session:
-            user = verify_password(session, name, password)
-            ratelimit.forget(session, key)
-            return start_session(session, user)
-    except UnauthorizedError:
-        with write_session() as session:
-            ratelimit.count(session, key, window=LOGIN_WINDOW)
-        raise
+        ratelimit.take(
+            session,
+            by_name,
+            limit=settings.login_limit_per_name,
+            window=window,
+            what="failed logins for this name from your address",
+        )
 
 
-def verify_password(session: Session, name: str, password: str) -> Account:
-    """The user if the password is theirs; one message for every failure, to leak nothing."""
-    user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
-    failure = UnauthorizedError("Wrong user name or password.")
-    if user is None or not user.password_hash:
-        PASSWORDS.hash(password)  # spend the same time as a real check
-        raise failure
+def _forgive_login(session: Session, name: str, address: str) -> None:
+    """A right password: this attempt was no guess, and this name's failures are forgotten."""
+    by_address, by_name = _login_keys(name, address)
+    ratelimit.refund(session, by_address, window=_login_window())
+    ratelimit.forget(session, by_name)
+
+
+def verify_password(name: str, password: str) -> Account:
+    """The user if the password is theirs; one message for every failure, to leak nothing.
+    The hash is checked outside any transaction, an unknown name against a dummy hash."""
+    with read_session() as session:
+        user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
+    stored = user.password_hash if user is not None else None
     try:
-        PASSWORDS.verify(user.password_hash, password)
+        PASSWORDS.verify(stored or dummy_password_hash(), password)
     except (VerificationError, InvalidHashError):
-        raise failure from None
-    if PASSWORDS.check_needs_rehash(user.password_hash):
-        user.password_hash = PASSWORDS.hash(password)
+        raise UnauthorizedError(WRONG_PASSWORD) from None
+    if user is None or not stored:  # only if someone guessed the dummy's random secret
+        raise UnauthorizedError(WRONG_PASSWORD)
     return user
+
+
+def _current(session: Session, verified: Account) -> Account:
+    """The verified user as the database has it now, refused if the password changed meanwhile."""
+    user = session.get(Account, verified.id, populate_existing=True)
+    if user is None or user.password_hash != verified.password_hash:
+        raise UnauthorizedError(WRONG_PASSWORD)
+    return user
+
+
+def log_in(name: str, password: str, *, address: str) -> str:
+    """A new session's cookie value for the right password, from a client at `address`."""
+    _count_login_attempt(name, address)
+    verified = verify_password(name, password)
+    assert verified.password_hash is not None
+    rehashed = None
+    if PASSWORDS.check_needs_rehash(verified.password_hash):
+        rehashed = PASSWORDS.hash(password)
+    with write_session() as session:
+        user = _current(session, verified)
+        if rehashed:
+            user.password_hash = rehashed
+        _forgive_login(session, name, address)
+        return start_session(session, user)
+
+
+def change_password(
+    name: str, current: str, new: str, *, address: str, keep_session: str | None
+) -> None:
+    """A user's own password change: the current password is checked (and counted like a
+    log-in), and every other session of the user ends."""
+    validate_password(new)
+    _count_login_attempt(name, address)
+    try:
+        verified = verify_password(name, current)
+    except UnauthorizedError:
+        raise UnauthorizedError("The current password is not right.") from None
+    new_hash = hash_password(new)
+    with write_session() as session:
+        _forgive_login(session, name, address)
+        _replace_password(session, _current(session, verified), new_hash, keep_session)
+
+
+def set_password(session: Session, name: str, password_hash: str) -> None:
+    """An administrator's reset: the user gets a new password and is logged out everywhere."""
+    _replace_password(session, get_account(session, name, kind="user"), password_hash, None)
+
+
+def _replace_password(
+    session: Session, user: Account, password_hash: str, keep_session: str | None
+) -> None:
+    user.password_hash = password_hash
+    others = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_session:
+        others = others.where(WebSession.key_hash != _digest(keep_session))
+    session.execute(others)
 
 
 def start_session(session: Session, user: Account) -> str:
@@ -105,26 +196,47 @@ def create_invite(session: Session, creator: Account | None) -> str:
     return code
 
 
+def _usable_invite(session: Session, policy: str, code: str | None) -> Invite | None:
+    """The invite a sign-up spends, when the hub requires one."""
+    if policy != "invite":
+        return None
+    invite = session.get(Invite, _digest(code or ""))
+    if invite is None or invite.used_by is not None or invite.expires_at < utcnow():
+        raise PermissionDeniedError(
+            "This hub is invite-only: ask an administrator for a valid invite code."
+        )
+    return invite
+
+
 def sign_up(
-    session: Session,
     *,
     name: str,
     password: str,
     email: str | None,
     policy: str,
+    address: str,
     invite_code: str | None = None,
 ) -> Account:
-    """Create a user from the sign-up form, spending an invite when the hub requires one."""
-    invite = None
-    if policy == "invite":
-        invite = session.get(Invite, _digest(invite_code or ""))
-        if invite is None or invite.used_by is not None or invite.expires_at < utcnow():
-            raise PermissionDeniedError(
-                "This hub is invite-only: ask an administrator for a valid invite code."
-            )
+    """Create a user from the sign-up form, spending an invite when the hub requires one.
+    Attempts are limited per client address; the password is hashed outside transactions."""
+    settings = get_settings()
+    with write_session() as session:
+        ratelimit.take(
+            session,
+            "signup-from:" + ratelimit.address_key(address),
+            limit=settings.signup_limit_per_address,
+            window=timedelta(seconds=settings.signup_window_seconds),
+            what="sign-ups from your address",
+        )
+    with read_session() as session:
+        _usable_invite(session, policy, invite_code)
+    validate_namespace(name)
     if not password:
         raise InvalidInputError("Choose a password.")
-    user = create_user(session, name, password=password, email=email or None)
-    if invite is not None:
-        invite.used_by = user.id
+    password_hash = hash_password(password)
+    with write_session() as session:
+        invite = _usable_invite(session, policy, invite_code)
+        user = create_user(session, name, password_hash=password_hash, email=email or None)
+        if invite is not None:
+            invite.used_by = user.id
     return user

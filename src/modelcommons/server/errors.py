@@ -48,8 +48,13 @@ def error_response(
 async def _commons_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CommonsError)
     if wants_html(request):
-        return error_page(request, exc.status, exc.message)
-    return error_response(exc.status, exc.message, code=exc.code, **exc.extra)
+        response = error_page(request, exc.status, exc.message)
+    else:
+        response = error_response(exc.status, exc.message, code=exc.code, **exc.extra)
+    retry_after = exc.extra.get("retry_after")  # a 429 says when to come back
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.errors import CommonsError
+from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, sessions
 from modelcommons.hub.accounts import Principal
 from modelcommons.web import auth
@@ -21,13 +24,30 @@ router = APIRouter(include_in_schema=False)
 
 
 def _next(value: str) -> str:
-    """Where to go after logging in: only a path on this hub (no open redirect)."""
-    return value if value.startswith("/") and not value.startswith("//") else "/"
+    """Where to go after logging in: only a path on this hub (no open redirect). Browsers read
+    a backslash as a slash and drop tabs and newlines, so `/\\evil` or `/<tab>/evil` would
+    leave the hub as surely as `//evil`; anything but a plain same-site path goes home."""
+    parts = urlsplit(value)
+    plain = value.isprintable() and "\\" not in value and not value.startswith("//")
+    if not plain or not value.startswith("/") or parts.scheme or parts.netloc:
+        return "/"
+    return value
 
 
 def _logged_in(request: Request, key: str, target: str) -> Response:
     response = RedirectResponse(_next(target), status_code=303)
     auth.set_session_cookie(request, response, key)
+    return response
+
+
+def _refused(
+    request: Request, name: str, context: dict[str, Any], error: CommonsError
+) -> HTMLResponse:
+    """The form again with the reason; a 429 also says in Retry-After when to come back."""
+    response = form_page(request, name, context, error)
+    retry_after = error.extra.get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -41,12 +61,15 @@ def login_form(request: Request) -> HTMLResponse:
 async def login(request: Request) -> Response:
     form = await read_form(request)
     name, target = text(form, "username"), _next(text(form, "next", "/"))
+    address = auth.client_address(request)
 
     try:
-        key = await run_in_threadpool(sessions.log_in, name, text(form, "password"))
+        key = await run_in_threadpool(
+            sessions.log_in, name, text(form, "password"), address=address
+        )
     except CommonsError as exc:
         context = {"next": target, "values": {"username": name}}
-        return form_page(request, "login.html", context, exc)
+        return _refused(request, "login.html", context, exc)
     return _logged_in(request, key, target)
 
 
@@ -61,23 +84,24 @@ async def signup(request: Request) -> Response:
     form = await read_form(request)
     values = {k: text(form, k) for k in ("username", "email", "invite")}
     policy = get_settings().signup
+    address = auth.client_address(request)
 
     def create() -> str:
+        user = sessions.sign_up(
+            name=values["username"],
+            password=text(form, "password"),
+            email=values["email"],
+            policy=policy,
+            address=address,
+            invite_code=values["invite"],
+        )
         with write_session() as session:
-            user = sessions.sign_up(
-                session,
-                name=values["username"],
-                password=text(form, "password"),
-                email=values["email"],
-                policy=policy,
-                invite_code=values["invite"],
-            )
             return sessions.start_session(session, user)
 
     try:
         key = await run_in_threadpool(create)
     except CommonsError as exc:
-        return form_page(request, "signup.html", {"policy": policy, "values": values}, exc)
+        return _refused(request, "signup.html", {"policy": policy, "values": values}, exc)
     return _logged_in(request, key, "/" + values["username"])
 
 
@@ -91,6 +115,41 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     auth.clear_session_cookie(response)
     return response
+
+
+def _password_page(
+    request: Request, *, changed: bool = False, error: CommonsError | None = None
+) -> HTMLResponse:
+    if error is not None:
+        return _refused(request, "password.html", {"changed": False}, error)
+    return render(request, "password.html", {"changed": changed})
+
+
+@router.get("/settings/password", response_class=HTMLResponse)
+def password_form(request: Request, principal: SignedIn) -> HTMLResponse:
+    return _password_page(request)
+
+
+@router.post("/settings/password", response_class=HTMLResponse)
+async def change_password(request: Request, principal: SignedIn) -> HTMLResponse:
+    """A new password, given the current one; the user's other sessions end, this one stays."""
+    form = await read_form(request)
+    assert principal.user is not None
+    name, new = principal.user.name, text(form, "new")
+    address, keep = auth.client_address(request), request.cookies.get(auth.SESSION_COOKIE)
+
+    def change() -> None:
+        if new != text(form, "confirm"):
+            raise InvalidInputError("The new password and its repetition differ.")
+        sessions.change_password(
+            name, text(form, "current"), new, address=address, keep_session=keep
+        )
+
+    try:
+        await run_in_threadpool(change)
+    except CommonsError as exc:
+        return _password_page(request, error=exc)
+    return _password_page(request, changed=True)
 
 
 def _tokens_page(

@@ -1,12 +1,15 @@
 """Who a browser is (the session cookie) and CSRF protection for every form.
 
-CSRF uses a double-submit token: a random value in a SameSite=Strict cookie that each form
-repeats in a hidden field. Another site can make the browser post a form, but cannot read
-the cookie to put its value in the form.
+Each form carries a token that is an HMAC (under the hub's secret key) of the browser's session
+cookie, or, before log-in, of a random pre-session cookie. Another site can make the browser
+post a form, but cannot read the cookie to compute the token; and because the token is bound
+to the session, an attacker who can plant cookies cannot pick a pair that acts as someone else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Annotated
 
@@ -65,29 +68,47 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE)
 
 
-def csrf_token(request: Request) -> tuple[str, bool]:
-    """This browser's CSRF token, and whether it is new (then the response must set it)."""
-    token = getattr(request.state, "csrf", None) or request.cookies.get(CSRF_COOKIE)
-    if token:
-        request.state.csrf = token
-        return token, False
-    request.state.csrf = secrets.token_urlsafe(32)
-    return request.state.csrf, True
+def _csrf_seed(request: Request) -> str | None:
+    """What this browser's form token is bound to: its session, else its pre-session cookie."""
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(CSRF_COOKIE)
 
 
-def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
+def _sign(seed: str) -> str:
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, b"csrf\0" + seed.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> tuple[str, str | None]:
+    """This browser's form token, and a new pre-session cookie when the response must set one."""
+    cached: tuple[str, str | None] | None = getattr(request.state, "csrf", None)
+    if cached is not None:
+        return cached
+    seed = _csrf_seed(request)
+    new = None if seed else secrets.token_urlsafe(32)
+    found = (_sign(seed or new or ""), new)
+    request.state.csrf = found
+    return found
+
+
+def set_csrf_cookie(request: Request, response: Response, seed: str) -> None:
     response.set_cookie(
-        CSRF_COOKIE, token, httponly=True, secure=_secure(request), samesite="strict"
+        CSRF_COOKIE, seed, httponly=True, secure=_secure(request), samesite="strict"
     )
 
 
 def check_csrf(request: Request, form: FormData) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
+    seed = _csrf_seed(request)
     sent = form.get(CSRF_FIELD)
-    if not cookie or not isinstance(sent, str) or not secrets.compare_digest(cookie, sent):
+    if not seed or not isinstance(sent, str) or not hmac.compare_digest(_sign(seed), sent):
         raise PermissionDeniedError(
             "This form expired or came from another site; reload the page and try again."
         )
+
+
+def client_address(request: Request) -> str:
+    """The address rate limits count this client under (a trusted proxy's X-Forwarded-For
+    has already replaced the peer's address, see COMMONS_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
 
 
 WebPrincipal = Annotated[Principal, Depends(web_principal)]

@@ -213,11 +213,11 @@ def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
     """Render a page; every page knows who is logged in and carries the form CSRF token."""
-    token, is_new = auth.csrf_token(request)
+    token, new_seed = auth.csrf_token(request)
     page_context = {"me": auth.web_principal(request).user, "csrf": token, **(context or {})}
     response = templates().TemplateResponse(request, name, page_context, status_code=status)
-    if is_new:
-        auth.set_csrf_cookie(request, response, token)
+    if new_seed:
+        auth.set_csrf_cookie(request, response, new_seed)
     return response
 
 
