@@ -17,6 +17,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -81,24 +82,37 @@ def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
         yield url, token
 
 
+# Path parameters → the seeded values they take 80% of the time.
+SEEDED = {
+    "types": ["models", "datasets"],
+    "namespace": [USER],
+    "name": list(NAMES),
+    "rev": ["main", "v1"],
+    "path": [*FILES, "data"],
+    "user": [USER],
+    "oid": [hashlib.sha256(WEIGHTS).hexdigest()],
+}
+GIT_NAMES = [f"{name}.git" for name in NAMES]  # LFS lives under /<repo>.git/info/lfs
+
+
+def _seeded(dictionary: str) -> dict[str, Any]:
+    return {"dictionary": dictionary, "probability": 0.8}
+
+
 def _config() -> schemathesis.Config:
-    dictionaries = {
-        "types": ["models", "datasets"],
-        "namespace": [USER],
-        "name": list(NAMES),
-        "rev": ["main", "v1"],
-        "path": [*FILES, "data"],
-        "user": [USER],
-        "oid": [hashlib.sha256(WEIGHTS).hexdigest()],
-    }
+    dictionaries = {**SEEDED, "git_name": GIT_NAMES}
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
             "suppress-health-check": ["all"],
             "dictionaries": {key: {"values": values} for key, values in dictionaries.items()},
-            "parameters": {
-                f"path.{key}": {"dictionary": key, "probability": 0.8} for key in dictionaries
-            },
+            "parameters": {f"path.{key}": _seeded(key) for key in SEEDED},
+            "operations": [
+                {
+                    "include-path-regex": "/info/lfs/objects/batch$",
+                    "parameters": {"path.name": _seeded("git_name")},
+                }
+            ],
             "generation": {
                 "max-examples": EXAMPLES,
                 "no-shrink": True,

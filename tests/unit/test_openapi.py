@@ -38,3 +38,16 @@ def test_every_path_placeholder_is_a_declared_parameter(schema: dict[str, Any]) 
 def test_operation_ids_are_unique(schema: dict[str, Any]) -> None:
     ids = [operation["operationId"] for _, _, operation in _operations(schema)]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/{types}/{namespace}/{name}/paths-info/{rev}",
+        "/{namespace}/{name}/info/lfs/objects/batch",
+        "/datasets/{namespace}/{name}/info/lfs/objects/batch",
+    ],
+)
+def test_routes_that_read_their_body_by_hand_declare_it(schema: dict[str, Any], path: str) -> None:
+    """Without a declared body the fuzzing pass never sends these routes one."""
+    assert "requestBody" in schema["paths"][path]["post"]

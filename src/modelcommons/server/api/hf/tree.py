@@ -86,7 +86,25 @@ def tree_path(
     return _tree(repo, rev, path, request, response, principal, base)
 
 
-@router.post(REPO + "/paths-info/{rev}")
+# The body is read by hand (JSON, or a form as older clients send it); declared for the schema.
+_PATHS_INFO_FIELDS = {
+    "type": "object",
+    "properties": {
+        "paths": {"type": "array", "items": {"type": "string"}},
+        "expand": {"type": "boolean"},
+    },
+}
+_PATHS_INFO_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": _PATHS_INFO_FIELDS},
+            "application/x-www-form-urlencoded": {"schema": _PATHS_INFO_FIELDS},
+        }
+    }
+}
+
+
+@router.post(REPO + "/paths-info/{rev}", openapi_extra=_PATHS_INFO_BODY)
 async def paths_info(
     repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
