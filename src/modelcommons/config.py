@@ -41,19 +41,21 @@ class Settings:
     trusted_proxies: str  # addresses whose X-Forwarded-For/-Proto are believed ("" = none)
     license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
+    job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
+    max_active_jobs_per_user: int  # a user's queued and running jobs, at most
+    worker_stop_seconds: float  # a stopping worker's jobs have this long, then are killed
     max_commit_operations: int  # files added or deleted by one commit
     upload_grant_seconds: int  # how long an upload lets its uploader commit the object
-    job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
-    max_json_bytes: int  # JSON (and form) request bodies beyond this get 413
-    max_json_depth: int  # JSON nested deeper than this gets 400
-    max_header_bytes: int  # a request head (line and headers) beyond this is refused
-    body_timeout_seconds: float  # a request body silent this long gets 408
-    max_query_terms: int  # search words, and filter values, per listing
     max_card_bytes: int  # the start of a card rendered on its page; the rest is cut
     preview_bytes: int  # what a table preview may read and decode
     highlight_bytes: int  # text beyond this is shown without syntax highlighting
     diff_lines: int  # lines (both sides) diffed on one commit page
     diff_file_bytes: int  # text files bigger than this are listed, not diffed
+    max_json_bytes: int  # JSON (and form) request bodies beyond this get 413
+    max_json_depth: int  # JSON nested deeper than this gets 400
+    max_header_bytes: int  # a request head (line and headers) beyond this is refused
+    body_timeout_seconds: float  # a request body silent this long gets 408
+    max_query_terms: int  # search words, and filter values, per listing
 
     @property
     def embedded_queue(self) -> bool:
@@ -109,19 +111,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=env.get("COMMONS_TRUSTED_PROXIES", "127.0.0.1"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
         job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
+        job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
+        max_active_jobs_per_user=int(env.get("COMMONS_MAX_ACTIVE_JOBS_PER_USER", 4)),
+        worker_stop_seconds=float(env.get("COMMONS_WORKER_STOP_SECONDS", 10)),
         max_commit_operations=int(env.get("COMMONS_MAX_COMMIT_OPERATIONS", 25_000)),
         upload_grant_seconds=int(env.get("COMMONS_UPLOAD_GRANT_SECONDS", 24 * 3600)),
-        job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
-        max_json_bytes=int(env.get("COMMONS_MAX_JSON_BYTES", 10 * MiB)),
-        max_json_depth=int(env.get("COMMONS_MAX_JSON_DEPTH", 64)),
-        max_header_bytes=int(env.get("COMMONS_MAX_HEADER_BYTES", 64 * 1024)),
-        body_timeout_seconds=float(env.get("COMMONS_BODY_TIMEOUT_SECONDS", 60)),
-        max_query_terms=int(env.get("COMMONS_MAX_QUERY_TERMS", 100)),
         max_card_bytes=int(env.get("COMMONS_MAX_CARD_BYTES", 200_000)),
         preview_bytes=int(env.get("COMMONS_PREVIEW_BYTES", 32 * MiB)),
         highlight_bytes=int(env.get("COMMONS_HIGHLIGHT_BYTES", 200_000)),
         diff_lines=int(env.get("COMMONS_DIFF_LINES", 3000)),
         diff_file_bytes=int(env.get("COMMONS_DIFF_FILE_BYTES", 256 * 1024)),
+        max_json_bytes=int(env.get("COMMONS_MAX_JSON_BYTES", 10 * MiB)),
+        max_json_depth=int(env.get("COMMONS_MAX_JSON_DEPTH", 64)),
+        max_header_bytes=int(env.get("COMMONS_MAX_HEADER_BYTES", 64 * 1024)),
+        body_timeout_seconds=float(env.get("COMMONS_BODY_TIMEOUT_SECONDS", 60)),
+        max_query_terms=int(env.get("COMMONS_MAX_QUERY_TERMS", 100)),
     )
 
 

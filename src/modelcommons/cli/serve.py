@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -100,21 +102,24 @@ def serve(
     prepare_database()
     token = ensure_admin()
     worker = None
-    if settings.embedded_queue and settings.run_worker:
-        from modelcommons.jobs.worker import start_embedded_worker
-
-        if settings.worker_hub_url is None:  # the embedded worker talks to this server
-            local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            os.environ["COMMONS_WORKER_HUB_URL"] = f"http://{local}:{port}"
-        worker = start_embedded_worker()
-    if demo:
-        from modelcommons.cli.demo import seed_in_background
-
-        seed_in_background(f"http://{host}:{port}", token)
-    typer.echo(
-        f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port})"
-    )
+    # uvicorn ends a SIGTERM'd server by raising the signal again once it has shut down:
+    # as an exit, it runs the `finally` below (SIGINT does, as KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, _exit)
     try:
+        if settings.embedded_queue and settings.run_worker:
+            from modelcommons.jobs.worker import start_embedded_worker
+
+            if settings.worker_hub_url is None:  # the embedded worker talks to this server
+                local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+                os.environ["COMMONS_WORKER_HUB_URL"] = f"http://{local}:{port}"
+            worker = start_embedded_worker()
+        if demo:
+            from modelcommons.cli.demo import seed_in_background
+
+            seed_in_background(f"http://{host}:{port}", token)
+        typer.echo(
+            f"Model Commons on http://{host}:{port}  (clients: HF_ENDPOINT=http://{host}:{port})"
+        )
         uvicorn.run(
             "modelcommons.server.app:create_app",
             factory=True,
@@ -131,7 +136,13 @@ def serve(
         )
     finally:
         if worker is not None:
-            worker.terminate()
+            from modelcommons.jobs.worker import stop_embedded_worker
+
+            stop_embedded_worker(worker)
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # a stop asked for is a clean exit (systemd, containers)
 
 
 def worker(

@@ -1,6 +1,8 @@
 """Tokens a running job uses to act for the user who queued it, through the hub's own API.
 
 Derived from the job id with the secret key, never stored; valid only while the job runs.
+Its role is the scope recorded when the job was queued (`args["scope"]`): what the job needs,
+never more than the token that asked for it; "read" when none was recorded.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def authenticate_job_token(session: Session, secret: str) -> Principal:
         raise UnauthorizedError("The user who queued this job no longer exists.")
     return Principal(
         user=user,
-        token_role="write",
+        token_role="write" if (job.args or {}).get("scope") == "write" else "read",
         token_name=f"job {job.id}",
         org_roles=org_roles(session, user),
     )

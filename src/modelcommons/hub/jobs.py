@@ -2,6 +2,7 @@
 
 A job runs under a lease renewed by heartbeats; the reaper re-queues jobs whose lease ran
 out (their worker died) until they have used their attempts, then fails them, keeping the log.
+A worker that is stopped re-queues the jobs it interrupts at once.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Account, Job, utcnow
-from modelcommons.errors import NotFoundError, UnauthorizedError
+from modelcommons.errors import NotFoundError, TooManyRequestsError, UnauthorizedError
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.names import MAX_INTEGER
 
 MAX_ATTEMPTS = 3
+ACTIVE = ("queued", "running")
+# This process's running jobs, and whether its worker is stopping.
+stopping = threading.Event()
+_running_here: set[int] = set()
+_here = threading.Condition()
 Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -44,6 +50,25 @@ def create_job(
     session.add(job)
     session.flush()
     return job
+
+
+def create_owned_job(session: Session, kind: str, args: dict[str, Any], *, owner_id: int) -> Job:
+    """A job a user asked for, unless they already have COMMONS_MAX_ACTIVE_JOBS_PER_USER
+    queued or running. The owner's row is locked first (SQLite's write transaction already
+    holds the database), so parallel requests are counted one after another."""
+    session.execute(select(Account.id).where(Account.id == owner_id).with_for_update())
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.owner_id == owner_id, Job.status.in_(ACTIVE))
+    )
+    limit = get_settings().max_active_jobs_per_user
+    if (active or 0) >= limit:
+        raise TooManyRequestsError(
+            f"You have {active} jobs queued or running, and this hub runs at most {limit} "
+            "per user: wait for one to finish, or cancel one at /jobs."
+        )
+    return create_job(session, kind, args, owner_id=owner_id)
 
 
 def lease() -> timedelta:
@@ -68,7 +93,7 @@ def jobs_of(session: Session, user: Account, limit: int = 200) -> list[Job]:
 
 
 def request_cancel(session: Session, job: Job) -> None:
-    if job.status in ("queued", "running"):
+    if job.status in ACTIVE:
         job.cancel_requested = True
         if job.status == "queued":
             job.status, job.log = "cancelled", job.log + "cancelled before it started\n"
@@ -124,7 +149,8 @@ class JobContext:
             return not job.cancel_requested
 
 
-def _claim(job_id: int) -> Job | None:
+def claim(job_id: int) -> Job | None:
+    """Mark a queued job running under a fresh lease, for this worker (the first step of run)."""
     with write_session() as session:
         job = session.get(Job, job_id)
         if job is None or job.status not in ("queued",):
@@ -152,22 +178,58 @@ def _finish(job_id: int, *, status: str, result: dict[str, Any] | None, line: st
 
 def run(job_id: int) -> None:
     """Run one job in this process (called by the worker)."""
-    job = _claim(job_id)
+    job = claim(job_id)
     if job is None:
         return
     done = threading.Event()
     threading.Thread(target=_heartbeat, args=(job_id, done), daemon=True).start()
+    with _here:
+        _running_here.add(job_id)
     try:
-        result = HANDLERS[job.kind](job, JobContext(job_id))
-    except JobCancelled:
-        _finish(job_id, status="cancelled", result=None, line="cancelled on request")
-        return
-    except Exception as exc:  # a job's failure is recorded, never lost
-        _finish(job_id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
-        raise
+        _run_handler(job)
     finally:
         done.set()
-    _finish(job_id, status="succeeded", result=result, line="done")
+        with _here:
+            _running_here.discard(job_id)
+            _here.notify_all()
+
+
+def _run_handler(job: Job) -> None:
+    try:
+        result = HANDLERS[job.kind](job, JobContext(job.id))
+    except JobCancelled:
+        _finish(job.id, status="cancelled", result=None, line="cancelled on request")
+        return
+    except Exception as exc:  # a job's failure is recorded, never lost
+        if stopping.is_set():  # the failure is the stop's: its child was stopped
+            _requeue_stopped(job.id)
+            return
+        _finish(job.id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
+        raise
+    _finish(job.id, status="succeeded", result=result, line="done")
+
+
+def _requeue_stopped(job_id: int) -> None:
+    """A job its stopping worker interrupted goes back to the queue (its attempts count)."""
+    with write_session() as session:
+        job = get_job(session, job_id)
+        job.lease_until = None
+        if job.cancel_requested:
+            job.status, job.log = "cancelled", job.log + "cancelled on request\n"
+        elif job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+            job.log += "failed: its worker stopped during it too many times\n"
+        else:
+            job.status, job.log = "queued", job.log + "its worker stopped: re-queued\n"
+        requeued = job.status == "queued"
+    if requeued:
+        dispatch([job_id])
+
+
+def wait_for_running(seconds: float) -> bool:
+    """Wait (at most `seconds`) until this process runs no job; True if none is left."""
+    with _here:
+        return _here.wait_for(lambda: not _running_here, timeout=seconds)
 
 
 def _heartbeat(job_id: int, done: threading.Event) -> None:

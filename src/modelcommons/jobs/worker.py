@@ -1,4 +1,9 @@
-"""The job consumer: `commons worker`, or a child process of an embedded `commons serve`."""
+"""The job consumer: `commons worker`, or a child process of an embedded `commons serve`.
+
+The embedded worker leads a process group of its own, which `commons serve` stops whole on
+SIGTERM or SIGINT (a terminal's Ctrl-C reaches only the server, which then decides). A
+stopping worker stops its job children first and puts their jobs back in the queue.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import signal
 import threading
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from modelcommons.hub import jobs
 
@@ -30,7 +36,40 @@ def run_worker(*, workers: int = 1) -> None:
         run_job(job_id)
     threading.Thread(target=_reap_forever, name="commons-reaper", daemon=True).start()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
-    consumer.run()
+    consumer.run()  # until SIGTERM (at once) or SIGINT (once running jobs end)
+    _stop_running_jobs()
+
+
+def _stop_running_jobs() -> None:
+    """Stop the job children still running (each leads a process group of its own), which
+    ends their handlers: their jobs go back to the queue, their folders are removed. They
+    have COMMONS_WORKER_STOP_SECONDS for it."""
+    from modelcommons.config import get_settings
+
+    jobs.stopping.set()
+    for pid in _children():
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGTERM)
+            else:
+                os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:  # it ended meanwhile
+            continue
+    jobs.wait_for_running(get_settings().worker_stop_seconds)
+
+
+def _children() -> list[int]:
+    """This process's children, from /proc (Linux; elsewhere none are found, and the job
+    children end when their job's time limit does)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        if parent == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _reap_forever() -> None:
@@ -47,6 +86,7 @@ def _reap_forever() -> None:
 
 
 def _child() -> None:
+    os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     run_worker()
 
@@ -58,3 +98,23 @@ def start_embedded_worker() -> BaseProcess:
     )
     process.start()
     return process
+
+
+def stop_embedded_worker(process: BaseProcess) -> None:
+    """SIGTERM to the worker's process group, then SIGKILL to whatever of it is left after
+    twice COMMONS_WORKER_STOP_SECONDS: nothing outlives the server."""
+    from modelcommons.config import get_settings
+
+    _signal_group(process, signal.SIGTERM)
+    process.join(2 * get_settings().worker_stop_seconds)  # it gives its jobs the first half
+    _signal_group(process, signal.SIGKILL)
+    process.join()
+
+
+def _signal_group(process: BaseProcess, signum: int) -> None:
+    assert process.pid is not None  # started
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:  # the group is gone, or the worker has not made it yet
+        if process.is_alive():
+            os.kill(process.pid, signum)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +16,28 @@ METHODS = {
     "image-classification": ("head",),
     "text-generation": ("lora",),
 }
+# Bases that are not repos: scikit-learn estimators start from nothing.
+BUILTIN_BASES = {"tabular-classification": ("scikit-learn",)}
+# Generous for real tunes, yet no recipe can make a worker train for days or allocate
+# without limit (the job timeout bounds what is left).
+WHOLE_BOUNDS = {
+    "epochs": (1, 100),
+    "seed": (0, 2**31 - 1),
+    "batch_size": (1, 512),
+    "max_length": (8, 4096),
+    "image_size": (16, 512),
+    "max_rows": (1, 10_000_000),
+    "threads": (1, 32),
+}
+LEARNING_RATE_BOUNDS = (1e-8, 1.0)
+TEXT_BOUNDS = {  # most characters: column names and licenses; base and data may be paths
+    "base": 1000,
+    "data": 1000,
+    "text_column": 200,
+    "label_column": 200,
+    "license": 200,
+}
+OPTIONAL = {"max_rows", "learning_rate", "text_column", "license"}
 
 
 @dataclass
@@ -43,8 +66,11 @@ class Recipe:
                 f"Method {self.method!r} does not apply to {self.task}: "
                 f"use one of {', '.join(METHODS[self.task])}."
             )
-        if self.epochs < 1 or self.batch_size < 1 or self.threads < 1:
-            raise InvalidInputError("epochs, batch size and threads must be at least 1.")
+        for field, (low, high) in WHOLE_BOUNDS.items():
+            _check_whole(field, getattr(self, field), low, high)
+        for field, longest in TEXT_BOUNDS.items():
+            _check_text(field, getattr(self, field), longest)
+        self.learning_rate = _learning_rate(self.learning_rate)
 
     def to_json(self) -> str:
         return json.dumps({"format": "modelcommons-recipe/1", **asdict(self)}, indent=2) + "\n"
@@ -57,3 +83,35 @@ class Recipe:
             return cls(**data)
         except (OSError, json.JSONDecodeError, TypeError) as exc:
             raise InvalidInputError(f"{path} is not a readable recipe: {exc}") from None
+
+
+def _check_whole(field: str, value: object, low: int, high: int) -> None:
+    if value is None and field in OPTIONAL:
+        return
+    # bool is an int to Python, never a count to a person
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInputError(
+            f"{field} must be a whole number from {low:,} to {high:,}, not {value!r}."
+        )
+
+
+def _check_text(field: str, value: object, longest: int) -> None:
+    if value is None and field in OPTIONAL:
+        return
+    if not isinstance(value, str) or not value or len(value) > longest:
+        shown = value[:80] + "..." if isinstance(value, str) and len(value) > 80 else value
+        raise InvalidInputError(
+            f"{field} must be a text of 1 to {longest:,} characters, not {shown!r}."
+        )
+
+
+def _learning_rate(value: object) -> float | None:
+    low, high = LEARNING_RATE_BOUNDS
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value) and low <= value <= high:
+            return float(value)
+    raise InvalidInputError(
+        f"learning_rate must be a number from {low:g} to {high:g}, not {value!r}."
+    )

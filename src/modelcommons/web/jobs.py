@@ -24,7 +24,6 @@ from modelcommons.web.repo_pages import RepoAddress, RepoView
 
 router = APIRouter(include_in_schema=False)  # fixed paths: before the repo pages
 model_router = APIRouter(include_in_schema=False)  # under a model: after the dataset pages
-ACTIVE = ("queued", "running")
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -40,7 +39,7 @@ def job_page(request: Request, principal: SignedIn, job_id: int) -> HTMLResponse
     with read_session() as session:
         job = jobs.visible_job(session, principal, job_id)
     # While it runs the page reloads itself: progress without any JavaScript.
-    return render(request, "job.html", {"job": job, "active": job.status in ACTIVE})
+    return render(request, "job.html", {"job": job, "active": job.status in jobs.ACTIVE})
 
 
 @router.post("/jobs/{job_id}/cancel")
