@@ -1,21 +1,24 @@
-"""The tune job: `commons tune`, run by the job worker for a request made through the API."""
+"""The tune and evaluate jobs, run by the job worker for requests made through the API.
+
+Their ML work runs in a sandboxed child process (jobs/sandbox.py, ml/job_work.py); what
+needs the database, recording a verified evaluation, stays here in the worker.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
+from modelcommons.config import get_settings
 from modelcommons.db.models import Job
 from modelcommons.errors import ConfigurationError, NotFoundError
 from modelcommons.hub import jobs
 from modelcommons.hub.job_tokens import job_token
-from modelcommons.ml.recipe import Recipe
+from modelcommons.jobs.sandbox import run_in_child
+from modelcommons.ml.job_work import VERIFIED_METRICS
 from modelcommons.ml.requests import EVALUATE, TUNE
 
-# What a verified evaluation may download: never pickles (or code), so nothing it loads can
-# run code; a model without safetensors or skops weights fails to load instead.
-UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.joblib", "*.py"]
-VERIFIED_METRICS = ("accuracy", "f1_macro", "roc_auc")
 CLASSIFY_TEXT = "text-classification"
 
 
@@ -29,67 +32,42 @@ def _hub_url() -> str:
     return endpoint
 
 
+def _in_child(work: str, args: dict[str, Any], job: Job, context: jobs.JobContext) -> Any:
+    return run_in_child(
+        f"modelcommons.ml.job_work:{work}",
+        {**args, "endpoint": _hub_url()},
+        context=context,
+        token=job_token(job),
+        timeout=get_settings().job_timeout_seconds,
+    )
+
+
 @jobs.handler(TUNE)
 def tune_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
-    endpoint = _hub_url()
-    from modelcommons.ml.tune import run_tune
+    push = job.args.get("push")
+    done = _in_child("tune", {"recipe": job.args["recipe"], "push": push}, job, context)
+    return {"metrics": done.get("metrics"), "pushed": push, "commit": done.get("commit")}
 
-    recipe = Recipe(**job.args["recipe"])
-    result, commit = run_tune(
-        recipe,
-        push_to=job.args.get("push"),
-        endpoint=endpoint,
-        token=job_token(job),
-        progress=context.step,
-    )
-    return {"metrics": result.metrics, "pushed": job.args.get("push"), "commit": commit}
+
+def _verified(done: dict[str, Any]) -> dict[str, float]:
+    """Only the metrics a board shows, as finite numbers: the child's answer is checked."""
+    metrics = done.get("metrics")
+    if not isinstance(metrics, dict):
+        return {}
+    kept = {k: metrics[k] for k in VERIFIED_METRICS if isinstance(metrics.get(k), int | float)}
+    return {k: float(v) for k, v in kept.items() if math.isfinite(v)}
 
 
 @jobs.handler(EVALUATE)
 def evaluate_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
     """A verified evaluation: the hub measures the model on the dataset's test split at the
     commits recorded when it was queued, and stores the result as verified."""
-    from huggingface_hub import snapshot_download
-
     from modelcommons.db.engine import write_session
     from modelcommons.hub import evaluations
     from modelcommons.hub.repos import find_repo
-    from modelcommons.ml.evaluate import evaluate_model
 
-    endpoint, token, args = _hub_url(), job_token(job), job.args
-
-    def report(fraction: float, line: str) -> None:
-        if not context.progress(fraction, line):
-            raise jobs.JobCancelled(f"job {job.id} was cancelled")
-
-    report(0.05, f"Fetching {args['model']} at {args['model_commit'][:8]}")
-    model_dir = snapshot_download(
-        args["model"],
-        revision=args["model_commit"],
-        ignore_patterns=UNSAFE_PATTERNS,
-        endpoint=endpoint,
-        token=token,
-    )
-    report(0.2, f"Fetching {args['dataset']} at {args['dataset_commit'][:8]}")
-    data_dir = snapshot_download(
-        args["dataset"],
-        repo_type="dataset",
-        revision=args["dataset_commit"],
-        endpoint=endpoint,
-        token=token,
-    )
-    report(0.4, "Predicting on the test split")
-    metrics = evaluate_model(
-        model_dir,
-        data_dir,
-        label_column=args["label_column"],
-        text_column=args.get("text_column"),
-        seed=0,
-        endpoint=endpoint,
-        token=token,
-        record=False,
-    )
-    kept = {k: float(metrics[k]) for k in VERIFIED_METRICS if k in metrics}
+    args = job.args
+    kept = _verified(_in_child("evaluate", args, job, context))
     with write_session() as session:
         model = find_repo(session, "model", args["model"])
         dataset = find_repo(session, "dataset", args["dataset"])
@@ -109,5 +87,5 @@ def evaluate_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
             dataset_commit=args["dataset_commit"],
             job_id=job.id,
         )
-    report(1.0, "Recorded: " + ", ".join(f"{k} {v:.4f}" for k, v in kept.items()))
+    context.progress(1.0, "Recorded: " + ", ".join(f"{k} {v:.4f}" for k, v in kept.items()))
     return {"task": task, "metrics": kept, "dataset": args["dataset"], "model": args["model"]}
