@@ -16,6 +16,7 @@ import yaml
 from huggingface_hub import HfApi
 
 from tests.integration.conftest import User
+from tests.integration.test_web_browser import Session, browser  # noqa: F401 (a fixture)
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -191,3 +192,51 @@ def test_card_values_are_quoted_in_snippets_and_never_look_like_our_links(
     cli = next(code for code in _snippet_code(page) if code.startswith("HF_ENDPOINT="))
     assert cli == f"HF_ENDPOINT={hub} hf download {repo_id}"
     assert json.dumps(tag) in python
+
+
+@pytest.mark.web
+def test_pages_work_under_the_csp_which_refuses_inline_script_and_framing(
+    browser,  # type: ignore[no-untyped-def]  # noqa: F811 (the fixture imported above)
+    hub: str,
+    alice: User,
+    bob: User,
+):
+    from tests.integration.cards import make_chain
+
+    chain = make_chain(hub, alice, bob)  # the lineage page indents three levels
+    api = HfApi(endpoint=hub, token=alice.token)
+    readme = "# Aligned\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n[out](https://example.com)\n"
+    api.upload_file(
+        path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=chain["base"]
+    )
+    session = Session(browser, hub)
+    try:
+        page = session.go(f"/{chain['base']}")
+        cell = page.get_by_role("cell", name="2", exact=True)
+        assert cell.evaluate("td => getComputedStyle(td).textAlign") == "right"
+        assert page.get_by_role("link", name="out").get_attribute("rel") == (
+            "nofollow noopener noreferrer ugc"
+        )
+        page = session.go(f"/{chain['merge']}/lineage")
+        depths = page.locator("ol.chain li").evaluate_all(
+            "items => items.map(li => getComputedStyle(li).marginLeft)"
+        )
+        assert len(set(depths)) >= 3, depths
+        assert not session.errors  # every page so far ran clean under the CSP
+        # An injected inline script does not run, and the refusal is what the console shows.
+        ran = page.evaluate(
+            """() => { const s = document.createElement('script');
+                s.textContent = 'window.injected = true'; document.body.append(s);
+                return window.injected === true; }"""
+        )
+        assert ran is False
+        assert any("Content Security Policy" in e for e in session.errors), session.errors
+        # Another site cannot frame a hub page (the settings forms would be clickjackable).
+        page.goto("about:blank")
+        page.set_content(f'<iframe src="{hub}/{chain["base"]}"></iframe>')
+        frame = page.frames[-1]
+        page.wait_for_timeout(500)
+        assert frame != page.main_frame and 'class="align-right"' not in frame.content()
+    finally:
+        session.errors.clear()  # the refusals above were provoked on purpose
+        session.close()
