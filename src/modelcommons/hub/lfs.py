@@ -91,11 +91,14 @@ def record_uploads(session: Session, uploader: Uploader, shas: Iterable[str]) ->
     session.execute(delete(ObjectUpload).where(ObjectUpload.uploaded_at < _grant_cutoff()))
     now = utcnow()
     for sha in set(shas):
-        session.merge(
-            ObjectUpload(
-                sha256=sha, repo_id=uploader.repo_id, user_id=uploader.user_id, uploaded_at=now
-            )
+        grant = ObjectUpload(
+            sha256=sha, repo_id=uploader.repo_id, user_id=uploader.user_id, uploaded_at=now
         )
+        try:
+            with session.begin_nested():
+                session.merge(grant)
+        except IntegrityError:
+            pass  # a concurrent upload of the same bytes recorded the same grant just now
 
 
 def usable_objects(
