@@ -113,7 +113,7 @@ def test_control_characters_in_a_branch_name(hub, alice, model):
 def test_control_characters_in_a_field_name(hub, alice, model):
     lines = [
         {"key": "header", "value": {"summary": "s", "description": ""}},
-        {"key": "fi\r\nle", "value": {"path": "b.txt", "content": "eA==", "encoding": "base64"}},
+        {"key": "fi\r\nle", "value": {"content": "eA=="}},  # named in the error as it is
     ]
     r = httpx.post(
         f"{hub}/api/models/{model}/commit/main",
@@ -318,3 +318,55 @@ def test_base64_commit_is_not_the_json_cap(small_hub):
         headers={**_auth(token), "Content-Type": "application/x-ndjson"},
     )
     assert r.status_code == 200, r.text
+
+
+# Small leaks: what a public repo's pages say about private ones
+
+
+def test_license_check_does_not_reveal_a_private_base(hub, alice, bob):
+    from tests.integration.cards import card, publish, unique
+
+    owner = HfApi(endpoint=hub, token=alice.token)
+    base, child = unique(alice, "hidden-base"), unique(alice, "open-child")
+    owner.create_repo(base, private=True)
+    owner.upload_file(path_or_fileobj=card("cc-by-nc-4.0"), path_in_repo="README.md", repo_id=base)
+    publish(owner, child, card("mit", base, "finetune"))
+
+    mine = httpx.get(f"{hub}/api/models/{child}/license-check", headers=_auth(alice.token)).json()
+    assert mine["status"] == "flagged" and base in str(mine) and "cc-by-nc-4.0" in str(mine)
+    for headers in (_auth(bob.token), {}):
+        theirs = httpx.get(f"{hub}/api/models/{child}/license-check", headers=headers).json()
+        assert theirs["status"] == "flagged"  # the license binds, seen or not
+        assert base not in str(theirs) and "cc-by-nc" not in str(theirs)
+        assert "a base you cannot see" in " ".join(theirs["reasons"])
+        lineage = httpx.get(f"{hub}/api/models/{child}/lineage", headers=headers).json()
+        assert base not in str(lineage["licenseCheck"]) and "cc-by-nc" not in str(lineage)
+    page = httpx.get(f"{hub}/{child}", headers={"Accept": "text/html"}).text
+    panel = page[page.index('id="license-h"') :].split("</section>")[0]
+    assert "a base you cannot see" in panel and "cc-by-nc" not in panel and base not in panel
+
+
+def test_evaluations_do_not_reveal_a_private_datasets_new_name(hub, alice, bob):
+    from tests.integration.cards import card, publish, unique
+
+    owner = HfApi(endpoint=hub, token=alice.token)
+    dataset, model = unique(alice, "secret-bench"), unique(alice, "scored")
+    owner.create_repo(dataset, repo_type="dataset", private=True)
+    index = (
+        "model-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n"
+        f"    dataset: {{name: bench, type: {dataset}, split: test}}\n"
+        "    metrics:\n    - {type: accuracy, value: 0.5}\n"
+    )
+    publish(owner, model, card("mit", extra=index))
+    renamed = dataset + "-v2"
+    owner.move_repo(dataset, renamed, repo_type="dataset")
+    publish(owner, model, card("mit", extra=index + "# again\n"))  # indexed after the rename
+
+    for headers in (_auth(bob.token), {}):
+        rows = httpx.get(f"{hub}/api/models/{model}/evaluations", headers=headers).json()
+        assert [r["dataset"] for r in rows] == [dataset]  # the card's name
+        boards = httpx.get(f"{hub}/api/leaderboards", headers=headers).text
+        page = httpx.get(f"{hub}/{model}", headers={**headers, "Accept": "text/html"}).text
+        assert renamed not in boards and renamed not in str(rows) and renamed not in page
+    boards = httpx.get(f"{hub}/api/leaderboards", headers=_auth(alice.token)).json()
+    assert any(b["dataset"] == renamed for b in boards)  # its owner sees where it went

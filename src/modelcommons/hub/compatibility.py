@@ -36,6 +36,9 @@ class Ancestor:
     name: str
     license: str | None
     path: str  # how it is reached, e.g. "base model of acme/base-ft"
+    # The viewer may not see it: its verdict counts, but reasons name neither it nor its
+    # license (`name` then says what it is, e.g. "a base you cannot see").
+    hidden: bool = False
 
 
 @dataclass
@@ -124,17 +127,21 @@ def check(license_id: str | None, ancestors: list[Ancestor]) -> Verdict:
             verdict.add(REVIEW, f"{where} declares no license.")
             continue
         if theirs is None:
-            verdict.add(REVIEW, f"{where} is under {ancestor.license}, which needs review.")
+            shown = "a license" if ancestor.hidden else ancestor.license
+            verdict.add(REVIEW, f"{where} is under {shown}, which needs review.")
             continue
         if mine is None:
             continue
         # The licensee may take the ancestor under its most lenient alternative; every
         # alternative the derivative offers must respect it.
         best = min((sorted({p for d in mine for p in _problems(a, d)}) for a in theirs), key=len)
+        if best and ancestor.hidden:
+            best = [f"its license's terms are not met by {license_id}"]
         for problem in best:
             verdict.add(FLAGGED, f"{where}: {problem}.")
         if not best and any(a.attribution for a in theirs):
-            verdict.obligations.append(f"Credit {ancestor.name} ({ancestor.license}).")
+            terms = "its license asks for it" if ancestor.hidden else ancestor.license
+            verdict.obligations.append(f"Credit {ancestor.name} ({terms}).")
     if verdict.status == OK and not verdict.reasons:
         verdict.reasons.append(
             "Compatible with every ancestor." if ancestors else "No ancestors to check against."

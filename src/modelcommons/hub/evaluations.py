@@ -57,7 +57,9 @@ def _results(card_data: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def index_self_reported(session: Session, repo: Repo) -> None:
-    """Replace the repo's self-reported results with those of its card."""
+    """Replace the repo's self-reported results with those of its card. Each keeps the
+    dataset's name as the card gives it: the dataset's own name now (after a rename) is
+    shown only to those who may read the dataset (_dataset_name)."""
     session.execute(
         delete(Evaluation).where(Evaluation.model_id == repo.id, Evaluation.verified.is_(False))
     )
@@ -67,7 +69,7 @@ def index_self_reported(session: Session, repo: Repo) -> None:
             Evaluation(
                 model_id=repo.id,
                 dataset_id=dataset.id if dataset else None,
-                dataset_name=dataset.repo_id if dataset else result["dataset"],
+                dataset_name=result["dataset"],
                 task=result["task"],
                 metric=result["metric"],
                 value=result["value"],
@@ -132,19 +134,37 @@ def boards(session: Session, principal: Principal) -> list[Board]:
     stmt = select(Evaluation, Repo).join(Repo, Repo.id == Evaluation.model_id)
     counts: dict[tuple[str, str, str], set[int]] = {}
     for evaluation, model in session.execute(stmt):
-        if can_see(principal, model):
-            key = (evaluation.task, _dataset_name(session, evaluation), evaluation.metric)
+        if can_see(principal, model) and _shown(session, principal, evaluation):
+            key = (
+                evaluation.task,
+                _dataset_name(session, principal, evaluation),
+                evaluation.metric,
+            )
             counts.setdefault(key, set()).add(model.id)
     return [Board(t, d, m, len(ids)) for (t, d, m), ids in sorted(counts.items())]
 
 
-def _dataset_name(session: Session, evaluation: Evaluation) -> str:
-    """The dataset's current id when it is on this hub (renames keep boards together)."""
-    if evaluation.dataset_id is not None:
-        dataset = session.get(Repo, evaluation.dataset_id)
-        if dataset is not None:
-            return dataset.repo_id
-    return evaluation.dataset_name
+def _dataset(session: Session, principal: Principal, evaluation: Evaluation) -> Repo | None:
+    """The dataset repo the result points at, if the principal may read it."""
+    if evaluation.dataset_id is None:
+        return None
+    dataset = session.get(Repo, evaluation.dataset_id)
+    return dataset if dataset is not None and can_see(principal, dataset) else None
+
+
+def _shown(session: Session, principal: Principal, evaluation: Evaluation) -> bool:
+    """A verified result on a dataset the principal cannot read is not shown: its name is
+    the hub's, not a card's, so it would reveal the dataset."""
+    if not evaluation.verified or evaluation.dataset_id is None:
+        return True
+    return _dataset(session, principal, evaluation) is not None
+
+
+def _dataset_name(session: Session, principal: Principal, evaluation: Evaluation) -> str:
+    """The dataset's current id when the principal may read it (renames keep boards
+    together); otherwise the name the result was recorded with."""
+    dataset = _dataset(session, principal, evaluation)
+    return dataset.repo_id if dataset is not None else evaluation.dataset_name
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,8 @@ class BoardQuery:
 def board_entries(session: Session, principal: Principal, query: BoardQuery) -> list[Entry]:
     """The rows of one leaderboard, best first."""
     found = find_repo(session, "dataset", query.dataset)
+    if found is not None and not can_see(principal, found):  # not even by an old name
+        found = None
     stmt = (
         select(Evaluation, Repo)
         .join(Repo, Repo.id == Evaluation.model_id)
@@ -185,12 +207,18 @@ def board_entries(session: Session, principal: Principal, query: BoardQuery) -> 
     stmt = stmt.where((Evaluation.dataset_id == found.id) | named if found else named)
     if query.verified_only:
         stmt = stmt.where(Evaluation.verified.is_(True))
-    entries = [Entry(model, e) for e, model in session.execute(stmt) if can_see(principal, model)]
+    entries = [
+        Entry(model, e)
+        for e, model in session.execute(stmt)
+        if can_see(principal, model) and _shown(session, principal, e)
+    ]
     sign = 1 if query.ascending else -1
     entries.sort(key=lambda e: sign * e.evaluation.value)
     return entries
 
 
-def model_evaluations(session: Session, repo: Repo) -> list[Evaluation]:
+def model_evaluations(session: Session, principal: Principal, repo: Repo) -> list[Evaluation]:
+    """The model's results the principal may see (_shown)."""
     stmt = select(Evaluation).where(Evaluation.model_id == repo.id)
-    return list(session.scalars(stmt.order_by(Evaluation.verified.desc(), Evaluation.created_at)))
+    rows = session.scalars(stmt.order_by(Evaluation.verified.desc(), Evaluation.created_at))
+    return [e for e in rows if _shown(session, principal, e)]

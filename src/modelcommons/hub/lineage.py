@@ -235,17 +235,32 @@ def relation_counts(nodes: list[Node]) -> dict[str, int]:
     return {kind: count for kind, count in counts.items() if count}
 
 
-def _license_ancestry(session: Session, repo: Repo) -> list[compatibility.Ancestor]:
+def _license_ancestry(
+    session: Session, repo: Repo, viewer: Principal | None = None
+) -> list[compatibility.Ancestor]:
     """Every model and dataset the repo was built from, private ones included: a license
-    binds a derivative whether or not its viewer can see the base."""
+    binds a derivative whether or not its viewer can see the base. Those the viewer (if
+    given) cannot see are marked hidden, unnamed."""
     result = []
     for node in _walk_up(session, repo, MAX_DEPTH, lambda _parent: True):
         path = "training data" if node.type == "dataset" else f"{node.relation} base"
         if node.depth > 1:
             path += f", {node.depth} levels up"
         license_id = node.repo.license if node.repo else None
-        result.append(compatibility.Ancestor(node.name, license_id, path))
+        hidden = viewer is not None and node.repo is not None and not can_see(viewer, node.repo)
+        kind = "dataset" if node.type == "dataset" else "base"
+        name = f"a {kind} you cannot see" if hidden else node.name
+        result.append(compatibility.Ancestor(name, license_id, path, hidden=hidden))
     return result
+
+
+def license_check_for(session: Session, principal: Principal, repo: Repo) -> dict[str, Any] | None:
+    """The repo's license verdict as the principal may read it: the stored one, unless its
+    ancestry holds repos they cannot see; then the same verdict, naming none of them."""
+    ancestry = _license_ancestry(session, repo, principal)
+    if not any(ancestor.hidden for ancestor in ancestry):
+        return repo.license_check
+    return compatibility.check(repo.license, ancestry).as_json()
 
 
 def check_licenses(session: Session, repo: Repo, *, enforce: bool) -> compatibility.Verdict:

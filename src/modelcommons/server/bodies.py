@@ -52,6 +52,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError("The body must be a JSON object.")
     try:
-        return check_json(value)
+        check_json(value)
     except ValueError as exc:
         raise InvalidInputError(f"Invalid JSON body: {exc}.") from None
+    return value

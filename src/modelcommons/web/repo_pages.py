@@ -142,7 +142,8 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
         file_count = len(files.files_at(session, view.repo, view.sha))
         up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
         down = lineage.descendants(session, principal, view.repo, depth=1)
-        results = evaluations.model_evaluations(session, view.repo)
+        results = evaluations.model_evaluations(session, principal, view.repo)
+        license_check = lineage.license_check_for(session, principal, view.repo)
         storage = accounting.repo_stats(session, view.repo)
     return render(
         request,
@@ -154,6 +155,7 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
             "children": down,
             "counts": lineage.relation_counts(down),
             "evaluations": results,
+            "license_check": license_check,
             "storage": storage,
             "card_html": card,
             "card_cut": card_cut,

@@ -37,7 +37,7 @@ def get_lineage(
             "id": found.repo_id,
             "type": found.type,
             "license": found.license,
-            "licenseCheck": found.license_check,
+            "licenseCheck": lineage.license_check_for(session, principal, found),
             "ancestors": [n.as_json() for n in up],
             "descendants": _tree(down),
             "counts": lineage.relation_counts(down),
@@ -48,7 +48,8 @@ def get_lineage(
 def license_check(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
     with read_session() as session:
         found = get_repo(session, principal, repo.type, repo.id)
-        return {"id": found.repo_id, "license": found.license, **(found.license_check or {})}
+        verdict = lineage.license_check_for(session, principal, found)
+        return {"id": found.repo_id, "license": found.license, **(verdict or {})}
 
 
 def evaluation_json(evaluation: Evaluation, model_id: str) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def evaluation_json(evaluation: Evaluation, model_id: str) -> dict[str, Any]:
 def model_evaluations(repo: RepoInUrl, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     with read_session() as session:
         found = get_repo(session, principal, repo.type, repo.id)
-        rows = evaluations.model_evaluations(session, found)
+        rows = evaluations.model_evaluations(session, principal, found)
         return [evaluation_json(e, found.repo_id) for e in rows]
 
 
