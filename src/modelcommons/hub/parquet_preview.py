@@ -16,14 +16,19 @@ from typing import Any
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub.previews import CELL_CHARS, MAX_COLUMNS, ByteReader, Table, cell, narrow
 
+FIRST_READ = 1024  # most page headers are a few dozen bytes
 HEADER_BYTES = 64 * 1024  # a page header longer than this (huge statistics) is refused
-MAX_PAGES = 1000  # pages walked per column chunk before the preview gives up
+MAX_PAGES = 500  # page headers read for one preview, all columns together
 DICTIONARY_PAGE, DATA_PAGE, DATA_PAGE_V2 = 2, 0, 3
 LIST_ITEMS = 10  # items of a list cell shown before "…"
 
 
 class _Unreadable(Exception):
     """A page header that is not valid compact Thrift."""
+
+
+class _CutShort(_Unreadable):
+    """A page header longer than the bytes read for it."""
 
 
 class _Thrift:
@@ -34,7 +39,7 @@ class _Thrift:
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
-            raise _Unreadable("the page header is cut short")
+            raise _CutShort("the page header is cut short")
         self.pos += 1
         return self.data[self.pos - 1]
 
@@ -108,8 +113,14 @@ _PAGE_FIELDS: dict[int, Any] = {1: None, 2: None, 3: None, 5: {1: None}, 8: {1: 
 
 def _page(reader: ByteReader, offset: int) -> tuple[int, int, int, int]:
     """(type, decoded size, bytes to the next page, values) of the page at `offset`."""
-    parser = _Thrift(reader.read(offset, offset + HEADER_BYTES))
-    fields = parser.struct(want=_PAGE_FIELDS)
+    for window in (FIRST_READ, HEADER_BYTES):
+        parser = _Thrift(reader.read(offset, offset + window))
+        try:
+            fields = parser.struct(want=_PAGE_FIELDS)
+            break
+        except _CutShort:
+            if window == HEADER_BYTES or len(parser.data) < window:
+                raise
     if 2 not in fields or 3 not in fields or min(fields[2], fields[3]) < 0:
         raise _Unreadable("a page header has no sizes")
     values = (fields.get(5) or fields.get(8) or {}).get(1, 0)
@@ -127,9 +138,7 @@ def _chunk_pages(reader: ByteReader, chunk: Any, rows: int) -> Iterator[int]:
     (For a repeated column, values are list items, so this may stop a page early.)"""
     offset, values = _first_page(chunk), 0
     end = offset + chunk.total_compressed_size
-    for _ in range(MAX_PAGES):
-        if offset >= end or values >= rows:
-            return
+    while offset < end and values < rows:
         try:
             kind, size, step, count = _page(reader, offset)
         except _Unreadable as exc:
@@ -143,14 +152,18 @@ def _check_decoded_size(
     reader: ByteReader, meta: Any, columns: list[int], rows: int, budget: int
 ) -> None:
     """Refuses a file whose first `rows` rows would decode to more than `budget` bytes."""
-    decoded, covered = 0, 0
+    decoded, covered, pages = 0, 0, 0
     for group in range(meta.num_row_groups):
         if covered >= rows:
             return
         row_group = meta.row_group(group)
         for column in columns:
             for size in _chunk_pages(reader, row_group.column(column), rows - covered):
-                decoded += size
+                decoded, pages = decoded + size, pages + 1
+                if pages > MAX_PAGES:
+                    raise InvalidInputError(
+                        f"Its first {rows} rows span more than {MAX_PAGES} pages."
+                    )
                 if decoded > budget:
                     raise InvalidInputError(
                         f"Its first {rows} rows decode to more than {budget:,} bytes, "

@@ -147,9 +147,11 @@ def repo_href(repo: Repo, *parts: str) -> str:
     return f"/{URL_PREFIX[repo.type]}{repo.repo_id}{tail}"
 
 
-def repo_id_href(repo_id: str, repo_type: str = "model") -> str | None:
+def repo_id_href(repo_id: object, repo_type: str = "model") -> str | None:
     """The page of a repo id a card names, or None when it is not a valid repo id: a card is
     written by anyone, and `//evil.example/x` must not become a link that looks like ours."""
+    if not isinstance(repo_id, str):
+        return None
     try:
         split_repo_id(repo_id)
     except InvalidInputError:
