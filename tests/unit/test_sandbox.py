@@ -163,3 +163,18 @@ def test_cancel_kills_the_child_and_what_it_started():
     assert not runner.is_alive()
     assert _log(job_id)[0] == "cancelled"
     assert all(_gone(pid) for pid in pids)
+
+
+def test_a_tune_naming_a_path_on_the_worker_is_refused_in_the_child(tmp_path):
+    """Even a job queued before requests were checked cannot read the worker's files."""
+    (tmp_path / "private.csv").write_text("x,label\n1,a\n2,b\n" * 10)
+    recipe = {
+        "task": "tabular-classification",
+        "base": "scikit-learn",
+        "data": str(tmp_path),
+        "method": "logistic-regression",
+    }
+    context = jobs.JobContext(_job("sandbox-test", {}, status="running"))
+    work = {"recipe": recipe, "push": None, "endpoint": "http://127.0.0.1:9"}
+    with pytest.raises(InvalidInputError, match="repo id on this hub"):
+        run_in_child("modelcommons.ml.job_work:tune", work, context=context, token=None, timeout=60)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelcommons.errors import InvalidInputError
+
 if TYPE_CHECKING:
     from modelcommons.jobs.child import Report
 
@@ -16,13 +18,23 @@ UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.j
 VERIFIED_METRICS = ("accuracy", "f1_macro", "roc_auc")
 
 
+def _not_a_path(field: str, value: str) -> None:
+    """Requests are checked when queued; a job queued before that check existed (or a
+    hand-edited one) still cannot make the child read the worker's files."""
+    if Path(value).expanduser().is_absolute() or ".." in Path(value).parts:
+        raise InvalidInputError(f"The {field} of a job must be a repo id on this hub: {value!r}.")
+
+
 def tune(args: dict[str, Any], *, token: str | None, report: Report) -> dict[str, Any]:
     """Train per `args["recipe"]` and push to `args["push"]` when given."""
     from modelcommons.ml.recipe import Recipe
     from modelcommons.ml.tune import run_tune
 
+    recipe = Recipe(**args["recipe"])
+    _not_a_path("base", recipe.base)
+    _not_a_path("data", recipe.data)
     result, commit = run_tune(
-        Recipe(**args["recipe"]),
+        recipe,
         push_to=args.get("push"),
         endpoint=args["endpoint"],
         token=token,
