@@ -188,6 +188,15 @@ def test_log_in_floods_do_not_stall_commits(limited: str, limited_home: Path):
     assert statistics.median(latencies) < 2, latencies
 
 
+def test_any_name_gets_a_plain_refusal(hub: str):
+    """Names no account can have (too long, a NUL byte, odd letters) are refused like any
+    wrong password, not with a 500 (PostgreSQL refuses NUL and keys over 200 characters)."""
+    browser = Browser(hub, next(ADDRESSES))
+    for name in ("x" * 300, "a\x00b", "ünïcödé", "Robert'); DROP TABLE accounts;--"):
+        response = browser.log_in(name)
+        assert response.status_code == 401 and "Wrong user name or password" in response.text
+
+
 def test_csrf_tokens_are_bound_to_the_session(hub: str):
     victim = Browser(hub)
     before = victim.csrf()

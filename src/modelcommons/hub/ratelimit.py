@@ -27,7 +27,7 @@ def address_key(host: str | None) -> str:
     try:
         address = ipaddress.ip_address(host or "")
     except ValueError:
-        return host or "unknown"
+        return (host or "unknown")[:64]
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)

@@ -39,7 +39,7 @@ from modelcommons.hub.accounts import (
     org_roles,
     validate_password,
 )
-from modelcommons.hub.names import validate_namespace
+from modelcommons.hub.names import validate_name, validate_namespace
 
 SESSION_LIFETIME = timedelta(days=30)
 INVITE_LIFETIME = timedelta(days=14)
@@ -54,9 +54,20 @@ def _login_window() -> timedelta:
     return timedelta(seconds=get_settings().login_window_seconds)
 
 
+def _existing(name: str) -> bool:
+    """Whether the name could be an account's; others are never looked up (a NUL byte, say,
+    which PostgreSQL refuses in text) and are keyed by a digest."""
+    try:
+        validate_name(name)
+    except InvalidInputError:
+        return False
+    return True
+
+
 def _login_keys(name: str, address: str) -> tuple[str, str]:
     bucket = ratelimit.address_key(address)
-    return "login-from:" + bucket, f"login:{name.lower()}@{bucket}"
+    who = name.lower() if _existing(name) else "#" + _digest(name)[:32]
+    return "login-from:" + bucket, f"login:{who}@{bucket}"
 
 
 def _count_login_attempt(name: str, address: str) -> None:
@@ -90,8 +101,11 @@ def _forgive_login(session: Session, name: str, address: str) -> None:
 def verify_password(name: str, password: str) -> Account:
     """The user if the password is theirs; one message for every failure, to leak nothing.
     The hash is checked outside any transaction, an unknown name against a dummy hash."""
-    with read_session() as session:
-        user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
+    user = None
+    if _existing(name):
+        with read_session() as session:
+            query = select(Account).where(Account.name == name, Account.kind == "user")
+            user = session.scalar(query)
     stored = user.password_hash if user is not None else None
     try:
         PASSWORDS.verify(stored or dummy_password_hash(), password)
