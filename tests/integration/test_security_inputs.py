@@ -370,3 +370,22 @@ def test_evaluations_do_not_reveal_a_private_datasets_new_name(hub, alice, bob):
         assert renamed not in boards and renamed not in str(rows) and renamed not in page
     boards = httpx.get(f"{hub}/api/leaderboards", headers=_auth(alice.token)).json()
     assert any(b["dataset"] == renamed for b in boards)  # its owner sees where it went
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"key": "file", "value": {"path": "\\ud800.txt", "content": "eA=="}}',
+        '{"key": "\\udfff", "value": {"content": "eA=="}}',
+        '{"key": "file", "value": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+    ids=["surrogate-path", "surrogate-key", "deep"],
+)
+def test_hostile_ndjson_lines(hub, alice, model, line):
+    header = '{"key": "header", "value": {"summary": "s", "description": ""}}'
+    r = httpx.post(
+        f"{hub}/api/models/{model}/commit/main",
+        content=f"{header}\n{line}".encode(),
+        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+    )
+    assert "Malformed NDJSON" in _refused(r, 400)

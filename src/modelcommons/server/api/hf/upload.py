@@ -22,6 +22,7 @@ from modelcommons.hub.repos import get_repo
 from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true
+from modelcommons.server.bodies import check_json
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl, decoded
 from modelcommons.server.transfer import read_body
 from modelcommons.storage import get_git
@@ -121,8 +122,12 @@ def parse_commit_payload(
             continue
         try:
             line = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, or absurdly deep
             raise InvalidInputError(f"Malformed NDJSON: line {number} is not JSON.") from None
+        try:
+            check_json(line)
+        except ValueError as exc:
+            raise InvalidInputError(f"Malformed NDJSON: line {number}: {exc}.") from None
         if not isinstance(line, dict) or "key" not in line:
             raise InvalidInputError(f"Malformed NDJSON: line {number} has no 'key'.")
         if line["key"] == "header":
