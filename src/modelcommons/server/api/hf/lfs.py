@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Repo, StoredObject
-from modelcommons.errors import InvalidInputError, NotFoundError
+from modelcommons.errors import InvalidInputError, NotFoundError, UnauthorizedError
 from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
 from modelcommons.hub.accounts import Principal
@@ -229,6 +229,16 @@ def _publish(
         hub_lfs.record_uploads(session, who, [oid])
 
 
+def _signed_uploader(
+    *parts: object, user: int | None, repo: int | None, exp: str | None, sig: str | None
+) -> hub_lfs.Uploader:
+    """The uploader an upload URL was signed for; 401 for any URL this hub did not sign."""
+    if user is None or repo is None:
+        raise UnauthorizedError("This URL is not signed.")
+    signing.verify(*parts, user, repo, exp=exp, sig=sig)
+    return hub_lfs.Uploader(user_id=user, repo_id=repo)
+
+
 def _upload_id(oid: str, who: hub_lfs.Uploader) -> str:
     """Parts are kept per uploader and repo: nobody else's parts can mix into an upload."""
     return f"{oid}-{who.user_id}-{who.repo_id}"
@@ -239,13 +249,12 @@ async def upload_object(
     oid: str,
     request: Request,
     size: int,
-    user: int,
-    repo: int,
+    user: int | None = None,
+    repo: int | None = None,
     exp: str | None = None,
     sig: str | None = None,
 ) -> dict[str, str]:
-    signing.verify("put", oid, size, user, repo, exp=exp, sig=sig)
-    who = hub_lfs.Uploader(user_id=user, repo_id=repo)
+    who = _signed_uploader("put", oid, size, user=user, repo=repo, exp=exp, sig=sig)
     staged, sha256, got = await hub_lfs.receive_stream(
         get_store(), request.stream(), max_bytes=size
     )
@@ -259,13 +268,13 @@ async def upload_part(
     number: int,
     request: Request,
     size: int,
-    user: int,
-    repo: int,
+    user: int | None = None,
+    repo: int | None = None,
     exp: str | None = None,
     sig: str | None = None,
 ) -> Response:
-    signing.verify("part", oid, number, size, user, repo, exp=exp, sig=sig)
-    upload_id = _upload_id(oid, hub_lfs.Uploader(user_id=user, repo_id=repo))
+    who = _signed_uploader("part", oid, number, size, user=user, repo=repo, exp=exp, sig=sig)
+    upload_id = _upload_id(oid, who)
     part_size = get_settings().lfs_part_size
     store = get_store()
     staged, sha256, _ = await hub_lfs.receive_stream(store, request.stream(), max_bytes=part_size)
@@ -275,10 +284,14 @@ async def upload_part(
 
 @router.post(UPLOADS + "/complete")
 async def complete_upload(
-    oid: str, size: int, user: int, repo: int, exp: str | None = None, sig: str | None = None
+    oid: str,
+    size: int,
+    user: int | None = None,
+    repo: int | None = None,
+    exp: str | None = None,
+    sig: str | None = None,
 ) -> dict[str, str]:
-    signing.verify("complete", oid, size, user, repo, exp=exp, sig=sig)
-    who = hub_lfs.Uploader(user_id=user, repo_id=repo)
+    who = _signed_uploader("complete", oid, size, user=user, repo=repo, exp=exp, sig=sig)
     store, upload_id = get_store(), _upload_id(oid, who)
     count = math.ceil(size / get_settings().lfs_part_size)
 

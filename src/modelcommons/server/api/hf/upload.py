@@ -104,6 +104,7 @@ def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Ope
         oid, size = value.get("oid"), value.get("size")
         if value.get("algo", "sha256") != "sha256" or not isinstance(oid, str):
             raise InvalidInputError(f"Line {line}: lfsFile needs a sha256 'oid'.")
+        lfs.validate_oid(oid)  # before anything looks it up
         if size is not None and (not isinstance(size, int) or size < 0):
             raise InvalidInputError(f"Line {line}: lfsFile 'size' must be a non-negative integer.")
         return commits.AddLfsFile(path, oid, size)
