@@ -389,3 +389,11 @@ def test_hostile_ndjson_lines(hub, alice, model, line):
         headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
     )
     assert "Malformed NDJSON" in _refused(r, 400)
+
+
+@pytest.mark.parametrize("gated", [5, [], {}, "yes"])
+def test_gated_must_be_one_of_the_hubs_values(hub, alice, model, gated):
+    r = httpx.put(
+        f"{hub}/api/models/{model}/settings", json={"gated": gated}, headers=_auth(alice.token)
+    )
+    assert "'gated' must be" in _refused(r, 400)

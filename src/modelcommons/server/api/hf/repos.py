@@ -91,9 +91,12 @@ def update_settings(repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody
         private = visibility == "private"
     elif private is not None and not isinstance(private, bool):
         raise InvalidInputError("'private' must be true or false.")
+    gated = body.get("gated")
+    if gated not in (None, False, "auto", "manual"):  # the Hub's values (we support false)
+        raise InvalidInputError("'gated' must be false, 'auto' or 'manual'.")
     with write_session() as session:
         updated = hub_repos.update_settings(
-            session, principal, repo.type, repo.id, private=private, gated=body.get("gated")
+            session, principal, repo.type, repo.id, private=private, gated=gated
         )
         return {"private": updated.private, "gated": False}
 
