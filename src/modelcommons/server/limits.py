@@ -48,7 +48,8 @@ class _Body:
         if self.done:  # after the body only a disconnect comes, whenever the client leaves
             return await self._receive()
         try:
-            message = await asyncio.wait_for(self._receive(), self.timeout)
+            async with asyncio.timeout(self.timeout):  # no task per message, unlike wait_for
+                message = await self._receive()
         except TimeoutError:
             self.timed_out = True
             raise HTTPException(
