@@ -86,13 +86,21 @@ def test_a_500_kb_card_is_cut_and_rendered_once(hub: str, api: HfApi, repo_id: s
     assert len(readme) > 500_000
     api.upload_file(path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=repo_id)
     first = _page(hub, f"/{repo_id}", timeout=60)  # the one render, however slow the machine
-    assert "This card is long: only its first 200.0 kB are shown here." in first
+    assert "This card is long: only its start is shown here." in first
     assert ">cell 100<" in first and ">cell 20000<" not in first
     assert (
         'class="align-right"' in first and "style=" not in first
     )  # the CSP allows no inline style
     for _ in range(3):  # then every view is served from the rendered card
         assert _page(hub, f"/{repo_id}") == first
+
+
+def test_a_card_of_costly_markdown_is_cut_where_it_gets_costly(hub: str, api: HfApi, repo_id: str):
+    readme = "# Brackets\n\n" + "![" * 100_000  # 200 kB: each `[` opens a label to scan
+    api.upload_file(path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=repo_id)
+    page = html.unescape(_page(hub, f"/{repo_id}"))
+    assert "This card is long: only its start is shown here." in page
+    assert "Read all of README.md" in page
 
 
 def test_a_commit_page_does_not_diff_past_its_budget(hub: str, api: HfApi, repo_id: str):

@@ -6,6 +6,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -38,13 +39,16 @@ _INLINE_FORMATTER = HtmlFormatter(nowrap=True)  # markdown-it adds the <pre><cod
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-CARD_CACHE_CHARS = 64 * 1024 * 1024  # rendered cards kept per process, in characters
+RENDERED_CHARS = 64 * 1024 * 1024  # rendered cards and files kept per process, in characters
+# What one markdown render may still highlight: Pygments costs up to ~8 µs a character.
+_highlight_budget: ContextVar[int] = ContextVar("highlight_budget", default=0)
 
 
 def _highlight_code(code: str, language: str, _attrs: Any) -> str:
-    # Pygments is the slow part of a card: a huge block is shown escaped, not highlighted.
-    if len(code) > get_settings().highlight_bytes:
-        return ""  # markdown-it then escapes it itself
+    budget = _highlight_budget.get()
+    if len(code) > budget:
+        return ""  # markdown-it then escapes the block itself, which costs next to nothing
+    _highlight_budget.set(budget - len(code))
     try:
         lexer = get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
@@ -91,19 +95,51 @@ def _markdown() -> MarkdownIt:
 
 
 def render_markdown(text: str) -> Markup:
-    return Markup(_markdown().render(text))
+    budget = _highlight_budget.set(get_settings().highlight_bytes)
+    try:
+        return Markup(_markdown().render(text))
+    finally:
+        _highlight_budget.reset(budget)
 
 
-class _RenderedCards:
-    """Rendered cards by blob id, least recently used dropped first: a card's blob never
-    changes, so each process renders it once however many people view it."""
+# Characters that are costly to lay out, with the bytes of card each one needs: a 200 kB
+# card may hold 5,000 `[`, 10,000 `|` and 20,000 of each emphasis mark (~0.5 s each at most).
+_COSTLY = {"[": 40, "|": 20, "_": 10, "*": 10}
+
+
+def _nth(text: str, char: str, n: int) -> int:
+    """Where the n-th `char` is in `text` (its length when there are fewer)."""
+    position = -1
+    for _ in range(n):
+        position = text.find(char, position + 1)
+        if position < 0:
+            return len(text)
+    return position
+
+
+def card_start(text: str, limit: int) -> tuple[str, bool]:
+    """The start of a card that is cheap to lay out, and whether it is all of it.
+
+    markdown-it-py costs about 0.3 µs a character of prose, but up to 90 µs a `[` (each
+    opens a link label it scans ahead for), 20 µs a table cell and 7 µs an emphasis mark;
+    so besides the card's size (`limit`, applied when it is read) those are bounded too."""
+    end = min(_nth(text, char, max(1, limit // share)) for char, share in _COSTLY.items())
+    if end >= len(text):
+        return text, False
+    line_end = text.rfind("\n", 0, end)
+    return text[: line_end if line_end > 0 else end], True
+
+
+class _Rendered:
+    """Rendered HTML by the blob it came from, least recently used dropped first: a blob
+    never changes, so each process renders it once however many people view it."""
 
     def __init__(self, max_chars: int) -> None:
         self.max_chars, self.chars = max_chars, 0
-        self.items: OrderedDict[tuple[str, int], Markup] = OrderedDict()
+        self.items: OrderedDict[tuple[str, str, int], Markup] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[str, int], render: Callable[[], Markup]) -> Markup:
+    def get(self, key: tuple[str, str, int], render: Callable[[], Markup]) -> Markup:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -118,12 +154,12 @@ class _RenderedCards:
         return html
 
 
-_CARDS = _RenderedCards(CARD_CACHE_CHARS)
+_RENDERED = _Rendered(RENDERED_CHARS)
 
 
-def render_card(blob_id: str, limit: int, render: Callable[[], Markup]) -> Markup:
-    """A card's HTML, rendered once per blob (and size limit) in this process."""
-    return _CARDS.get((blob_id, limit), render)
+def rendered(key: tuple[str, str, int], render: Callable[[], Markup]) -> Markup:
+    """HTML for a blob, rendered once per key (what, blob id, limit) in this process."""
+    return _RENDERED.get(key, render)
 
 
 def highlight_file(path: str, text: str) -> Markup:

@@ -33,7 +33,13 @@ from modelcommons.server.deps import base_url, decoded
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.diffs import changes_between
 from modelcommons.web.errors import RepoMoved
-from modelcommons.web.rendering import highlight_file, render, render_card, render_markdown
+from modelcommons.web.rendering import (
+    card_start,
+    highlight_file,
+    render,
+    render_markdown,
+    rendered,
+)
 from modelcommons.web.snippets import snippets_for
 
 router = APIRouter(include_in_schema=False)
@@ -112,11 +118,10 @@ def card_html(session: Session, repo: Repo, sha: str) -> tuple[Markup | None, bo
     if entry.lfs_sha256 or entry.size == 0:
         return None, False
     limit = get_settings().max_card_bytes
-
-    def render_it() -> Markup:
-        return render_markdown(cards.card_body(previews.head_text(session, entry, limit)))
-
-    return render_card(entry.oid, limit, render_it), entry.size > limit
+    text, whole = cards.card_body(previews.head_text(session, entry, limit)), entry.size <= limit
+    shown, cut = card_start(text, limit)
+    html = rendered(("card", entry.oid, limit), lambda: render_markdown(shown))
+    return html, cut or not whole
 
 
 def _first_table(session: Session, repo: Repo, sha: str) -> FileEntry | None:
@@ -159,7 +164,6 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
             "storage": storage,
             "card_html": card,
             "card_cut": card_cut,
-            "max_card_bytes": get_settings().max_card_bytes,
             "meta": view.repo.card_data or {},
             "table_file": table_file,
             "table": table,
@@ -223,7 +227,9 @@ def _blob_page(
                 text = previews.decode_head(head, complete=not truncated)
                 if previews.is_table(path):
                     table, table_error = _preview(session, entry)
-                content = highlight_file(path, text)
+                # The lexer is chosen by the file's name, so the name is part of the key.
+                key = ("file " + path.rsplit("/", 1)[-1], entry.oid, len(text))
+                content = rendered(key, lambda: highlight_file(path, text))
             elif previews.is_table(path):
                 kind = "table"
                 table, table_error = _preview(session, entry)
