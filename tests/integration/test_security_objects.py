@@ -211,3 +211,17 @@ def test_xet_commit_and_cas_keep_objects_in_their_repos(
     [mine] = [e for e in bob_api.list_repo_tree(bob_repo) if e.path == "same.bin"]
     assert mine.lfs.sha256 == oid and mine.xet_hash == entry.xet_hash
     assert httpx.get(f"{hub}/{bob_repo}/resolve/main/same.bin").content == data
+
+
+def test_copies_within_a_readable_repo_keep_working(api, alice):
+    from huggingface_hub import CommitOperationCopy
+
+    data = os.urandom(100_000)
+    private, oid = _private_file(api, alice, data)
+    api.create_commit(
+        private,
+        operations=[CommitOperationCopy(src_path_in_repo="weights.bin", path_in_repo="copy.bin")],
+        commit_message="copy",
+    )
+    [copy] = [e for e in api.list_repo_tree(private) if e.path == "copy.bin"]
+    assert copy.lfs.sha256 == oid
