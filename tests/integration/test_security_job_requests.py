@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -148,40 +148,42 @@ def test_the_tune_form_refuses_paths_and_unbounded_fields(hub: str):
     assert 'href="/jobs/' not in browser.client.get("/jobs").text  # nothing was queued
 
 
+def _asker(hub: str, user: User) -> Callable[[int], httpx.Response]:
+    """Evaluation request number n: one model and dataset, a label column of its own."""
+    model, data = _repos(hub, user)
+
+    def ask(n: int) -> httpx.Response:
+        body = {"model": model, "dataset": data, "label_column": f"label{n}"}
+        auth = _auth(user.token)
+        return httpx.post(f"{hub}/api/evaluations", json=body, headers=auth, timeout=60)
+
+    return ask
+
+
 def test_a_user_has_at_most_the_limit_of_active_jobs(idle_hub: str):
     user = make_user(idle_hub)
-    model, data = _repos(idle_hub, user)
-    body = {"model": model, "dataset": data}
-
-    def ask() -> httpx.Response:
-        return httpx.post(f"{idle_hub}/api/evaluations", json=body, headers=_auth(user.token))
-
+    ask = _asker(idle_hub, user)
     try:
-        assert [ask().status_code for _ in range(LIMIT)] == [200] * LIMIT
-        over = ask()
+        queued = [ask(n) for n in range(LIMIT)]
+        assert [answer.status_code for answer in queued] == [200] * LIMIT
+        again = ask(0)  # the same request while it is queued: the same job, not one more
+        assert again.status_code == 200 and again.json()["id"] == queued[0].json()["id"]
+        over = ask(LIMIT)
         assert over.status_code == 429
         assert f"You have {LIMIT} jobs queued or running" in over.json()["error"]
-        first = httpx.get(f"{idle_hub}/api/jobs", headers=_auth(user.token)).json()[-1]
-        httpx.post(f"{idle_hub}/api/jobs/{first['id']}/cancel", headers=_auth(user.token))
-        assert ask().status_code == 200  # a cancelled job no longer counts
+        cancel = f"{idle_hub}/api/jobs/{queued[0].json()['id']}/cancel"
+        httpx.post(cancel, headers=_auth(user.token))
+        assert ask(LIMIT).status_code == 200  # a cancelled job no longer counts
     finally:
         _cancel_all(idle_hub, user)
 
 
 def test_parallel_requests_cannot_pass_the_limit_together(idle_hub: str):
     user = make_user(idle_hub)
-    model, data = _repos(idle_hub, user)
-    body = {"model": model, "dataset": data}
-
-    def ask(_: int) -> int:
-        answer = httpx.post(
-            f"{idle_hub}/api/evaluations", json=body, headers=_auth(user.token), timeout=60
-        )
-        return answer.status_code
-
+    ask = _asker(idle_hub, user)
     try:
         with ThreadPoolExecutor(8) as pool:
-            statuses = sorted(pool.map(ask, range(8)))
+            statuses = sorted(answer.status_code for answer in pool.map(ask, range(8)))
         assert statuses == [200] * LIMIT + [429] * (8 - LIMIT)
     finally:
         _cancel_all(idle_hub, user)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
@@ -54,19 +54,21 @@ def create_job(
 
 def create_owned_job(session: Session, kind: str, args: dict[str, Any], *, owner_id: int) -> Job:
     """A job a user asked for, unless they already have COMMONS_MAX_ACTIVE_JOBS_PER_USER
-    queued or running. The owner's row is locked first (SQLite's write transaction already
-    holds the database), so parallel requests are counted one after another."""
+    queued or running; asked for again while active (a re-run script), the same job. The
+    owner's row is locked first (SQLite's write transaction already holds the database), so
+    parallel requests are counted one after another."""
     session.execute(select(Account.id).where(Account.id == owner_id).with_for_update())
-    active = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.owner_id == owner_id, Job.status.in_(ACTIVE))
+    active = list(
+        session.scalars(select(Job).where(Job.owner_id == owner_id, Job.status.in_(ACTIVE)))
     )
+    for job in active:
+        if job.kind == kind and job.args == args and not job.cancel_requested:
+            return job
     limit = get_settings().max_active_jobs_per_user
-    if (active or 0) >= limit:
+    if len(active) >= limit:
         raise TooManyRequestsError(
-            f"You have {active} jobs queued or running, and this hub runs at most {limit} "
-            "per user: wait for one to finish, or cancel one at /jobs."
+            f"You have {len(active)} jobs queued or running, and this hub runs at most "
+            f"{limit} per user: wait for one to finish, or cancel one at /jobs."
         )
     return create_job(session, kind, args, owner_id=owner_id)
 
