@@ -9,6 +9,7 @@ import io
 import json
 import re
 import uuid
+import warnings
 
 import httpx
 import pytest
@@ -78,6 +79,40 @@ def test_a_deeply_nested_json_line_says_it_cannot_be_previewed(hub: str, api: Hf
     for path in (f"/datasets/{rid}", f"/datasets/{rid}/blob/main/rows.jsonl"):
         page = html.unescape(_page(hub, path))
         assert "Can't preview rows.jsonl: Line 2 is nested too deeply to preview." in page
+
+
+def test_lone_surrogates_in_a_json_line_are_shown_not_a_500(hub: str, api: HfApi, alice: User):
+    rid = _dataset(api, alice, {"rows.jsonl": b'{"text": "a\\ud800b", "\\udfff": 1}\n'})
+    page = _page(hub, f"/datasets/{rid}")
+    assert "<td>a?b</td>" in page
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "why"),
+    [
+        (  # seven levels of aliases: 64 bytes a level, 58 MB of JSON once expanded
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+            + "".join(
+                f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n"
+                for i in range(6)
+            ),
+            "it holds over 100,000 values",
+        ),
+        ("tags: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ('tags:\n- "\\ud800"\n', "not valid Unicode"),
+    ],
+    ids=["aliases", "deep", "surrogate"],
+)
+def test_a_hostile_front_matter_is_kept_out_of_the_index(
+    hub: str, api: HfApi, repo_id: str, front_matter: str, why: str
+):
+    readme = f"---\n{front_matter}---\n# Still a card\n"
+    with warnings.catch_warnings(record=True) as caught:  # the client shows the hub's reason
+        warnings.simplefilter("always")
+        api.upload_file(path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=repo_id)
+    assert any(why in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert api.model_info(repo_id).card_data in (None, {})
+    assert "<h1>Still a card</h1>" in _page(hub, f"/{repo_id}")
 
 
 def test_a_500_kb_card_is_cut_and_rendered_once(hub: str, api: HfApi, repo_id: str):

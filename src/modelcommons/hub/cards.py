@@ -15,6 +15,12 @@ from modelcommons.hub.licenses import normalize_license
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$", re.S | re.M)
 RELATIONS = ("adapter", "finetune", "quantized", "merge")
+# YAML aliases let a few bytes stand for gigabytes once the front matter is stored as JSON,
+# so what it expands to is bounded: values (an alias counts each time it is used), the
+# characters of its strings, and its depth.
+MAX_VALUES = 100_000
+MAX_CHARS = 2_000_000
+MAX_DEPTH = 32
 
 
 @dataclass
@@ -38,6 +44,32 @@ def _str_list(value: object) -> list[str]:
     return []
 
 
+def _unbounded(data: object) -> str | None:
+    """Why the front matter is too big or strange to index as it is, or None."""
+    stack, values, chars = [(data, 0)], 0, 0
+    while stack:
+        value, depth = stack.pop()
+        values += 1
+        if values > MAX_VALUES:
+            return f"it holds over {MAX_VALUES:,} values (an alias counts each time it is used)"
+        if depth > MAX_DEPTH:
+            return f"it is nested more than {MAX_DEPTH} levels deep"
+        if isinstance(value, dict):
+            stack += [(item, depth + 1) for pair in value.items() for item in pair]
+        elif isinstance(value, list):
+            stack += [(item, depth + 1) for item in value]
+        elif isinstance(value, str):
+            chars += len(value)
+            if chars > MAX_CHARS:
+                return f"it holds over {MAX_CHARS:,} characters once its aliases are expanded"
+            if not value.isascii() and _SURROGATE.search(value):
+                return "it holds text that is not valid Unicode (a lone surrogate escape)"
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _front_matter(text: str) -> tuple[dict[str, Any] | None, str | None]:
     match = _FRONT_MATTER.match(text)
     if not match:
@@ -46,10 +78,15 @@ def _front_matter(text: str) -> tuple[dict[str, Any] | None, str | None]:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:
         return None, f"Invalid YAML in the card's front matter: {exc}".replace("\n", " ")
+    except RecursionError:
+        return None, "The card's front matter is nested too deeply."
     if data is None:
         return {}, None
     if not isinstance(data, dict):
         return None, "The card's front matter must be a YAML mapping (key: value lines)."
+    problem = _unbounded(data)
+    if problem:
+        return None, f"The card's front matter is not indexed: {problem}."
     return data, None
 
 

@@ -94,9 +94,11 @@ def preview_table(session: Session, entry: FileEntry, rows: int = PREVIEW_ROWS) 
 
 
 def cell(value: Any) -> str:
-    """A value as a table cell, cut to CELL_CHARS."""
+    """A value as a table cell, cut to CELL_CHARS; lone surrogates (JSON's "\\ud800") become
+    "?", since a page that holds one cannot be encoded."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+    text = text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def narrow(table: Table, width: int) -> Table:
