@@ -178,6 +178,10 @@ def test_pages_carry_security_headers(hub: str, repo_id: str):
         assert policy["object-src"].strip() == "'none'"
         assert policy["form-action"].strip() == "'self'"
         assert "<script>" not in response.text and " style=" not in response.text
+    # The API's own Swagger page gets just the CDN it loads from; JSON answers are sandboxed.
+    docs = _csp(httpx.get(hub + "/api/docs"))
+    assert "https://cdn.jsdelivr.net" in docs["script-src"] and docs["frame-ancestors"]
+    assert "sandbox" in _csp(httpx.get(hub + "/api/models/nobody/nothing"))
 
 
 def test_user_html_and_svg_cannot_run_script_in_the_hub_origin(hub: str, api: HfApi, repo_id: str):
@@ -185,7 +189,10 @@ def test_user_html_and_svg_cannot_run_script_in_the_hub_origin(hub: str, api: Hf
     api.upload_file(path_or_fileobj=evil, path_in_repo="page.html", repo_id=repo_id)
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     api.upload_file(path_or_fileobj=svg, path_in_repo="logo.svg", repo_id=repo_id)
-    for path in ("page.html", "logo.svg"):
+    stored = b"<html>\0<script>alert(1)</script></html>"  # the NUL sends it to LFS
+    api.upload_file(path_or_fileobj=stored, path_in_repo="lfs.html", repo_id=repo_id)
+    assert api.get_paths_info(repo_id, ["lfs.html"])[0].lfs is not None
+    for path in ("page.html", "logo.svg", "lfs.html"):
         for method in ("GET", "HEAD"):
             response = httpx.request(method, f"{hub}/{repo_id}/resolve/main/{path}")
             assert response.status_code == 200
