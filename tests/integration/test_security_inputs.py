@@ -63,8 +63,11 @@ def test_offset_too_large(hub, path):
     assert "offset" in _refused(httpx.get(hub + path), 400)
 
 
-def test_page_too_large(hub):
-    _refused(httpx.get(f"{hub}/models", params={"page": BIG}), 400)
+@pytest.mark.parametrize("number", [BIG, "9" * 5000, "\u00b2", "\u0663"])
+@pytest.mark.parametrize("page", ["/models?page=", "/{repo}/commits/main?p="])
+def test_page_numbers_that_are_not_small_whole_numbers(hub, model, page, number):
+    url = hub + page.format(repo=model) + number
+    assert "whole number" in _refused(httpx.get(url), 400)
 
 
 # Queries too big to run

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from modelcommons.errors import InvalidInputError
+from modelcommons.hub.names import whole_number
 from modelcommons.server.bodies import check_json
 from modelcommons.server.errors import header_value
 
@@ -47,3 +49,16 @@ def test_check_json_refuses_lone_surrogates(text):
 
 def test_check_json_takes_paired_surrogates():
     assert check_json(json.loads('{"emoji": "\\ud83d\\ude00"}')) == {"emoji": "😀"}
+
+
+@pytest.mark.parametrize("raw", ["", "-1", "1.5", "\u00b2", "\u0663", "9" * 5000, "2147483648"])
+def test_whole_number_refuses_what_int_or_the_database_would_not_take(raw):
+    with pytest.raises(InvalidInputError, match="whole number from 0 to 2147483647"):
+        whole_number(raw, what="The page")
+
+
+def test_whole_number_takes_small_ones():
+    assert whole_number("0", what="p") == 0
+    assert whole_number("2147483647", what="p") == 2**31 - 1
+    with pytest.raises(InvalidInputError, match="from 1"):
+        whole_number("0", what="p", least=1)

@@ -40,6 +40,15 @@ MAX_PATH = 1000
 MAX_INTEGER = 2**31 - 1
 
 
+def whole_number(raw: str, *, what: str, least: int = 0) -> int:
+    """A number from a URL's query, as ASCII digits from `least` to MAX_INTEGER: isdigit()
+    also passes '²', which int() refuses, and int() takes thousands of digits."""
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 10
+    if not digits or not least <= int(raw) <= MAX_INTEGER:
+        raise InvalidInputError(f"{what} must be a whole number from {least} to {MAX_INTEGER}.")
+    return int(raw)
+
+
 def validate_name(name: str, *, what: str = "name") -> str:
     if not _NAME.match(name) or "--" in name or ".." in name:
         raise InvalidInputError(

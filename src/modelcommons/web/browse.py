@@ -11,6 +11,7 @@ from modelcommons.db.models import Repo
 from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, evaluations, likes
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import whole_number
 from modelcommons.hub.repos import RepoQuery, can_see, facet_counts, list_repos
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.rendering import form_page, render
@@ -62,10 +63,7 @@ def _filters(request: Request) -> tuple[dict[str, str], tuple[str, ...]]:
 
 
 def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInputError("The page number must be a positive whole number.")
-    return int(raw)
+    return whole_number(request.query_params.get("page", "1"), what="The page number", least=1)
 
 
 def _list_page(request: Request, principal: Principal, kind: str) -> HTMLResponse:

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.errors import CommonsError, InvalidInputError
+from modelcommons.errors import CommonsError
 from modelcommons.hub import jobs
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import whole_number
 from modelcommons.ml import requests
 from modelcommons.ml.recipe import METHODS, TASKS
 from modelcommons.server.deps import base_url
@@ -116,9 +117,7 @@ async def tune(request: Request, principal: SignedIn, namespace: str, name: str)
 
 
 def _whole(value: str, what: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise InvalidInputError(f"The number of {what} must be a whole number of at least 1.")
-    return int(value)
+    return whole_number(value, what=f"The number of {what}", least=1)
 
 
 def _evaluate_page(

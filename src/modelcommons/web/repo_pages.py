@@ -28,6 +28,7 @@ from modelcommons.hub import (
 )
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
+from modelcommons.hub.names import whole_number
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
 from modelcommons.server.deps import base_url, decoded
 from modelcommons.web.auth import WebPrincipal
@@ -257,8 +258,7 @@ def _blob_page(
 def _commits_page(
     request: Request, principal: Principal, at: RepoAddress, rev: str
 ) -> HTMLResponse:
-    raw_page = request.query_params.get("p", "0")
-    page = int(raw_page) if raw_page.isdigit() else 0
+    page = whole_number(request.query_params.get("p", "0"), what="The page number")
     with read_session() as session:
         view = open_repo(session, principal, at, rev)
         history = refs.commit_history(session, view.repo, view.sha)
