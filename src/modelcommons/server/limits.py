@@ -36,7 +36,9 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 class _Body:
-    """The receive side of one request, with the limits applied message by message."""
+    """The receive side of one request, with the limits applied message by message. They
+    raise Starlette's HTTPException, not errors.py's: FastAPI turns any other exception
+    raised while it reads a body into a bare 400."""
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         settings = get_settings()
