@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
+from modelcommons.config import get_settings
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
 from modelcommons.db.models import Job
 from modelcommons.errors import InvalidInputError, JobTimeoutError
 from modelcommons.hub import jobs
+from modelcommons.jobs import confine
 from modelcommons.jobs.sandbox import run_in_child
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +40,25 @@ def report_environment(args: dict[str, Any], *, token: str | None, report: Any) 
         "token": token,
         "args": args,
     }
+
+
+def try_the_workers_files(
+    args: dict[str, Any], *, token: str | None, report: Any
+) -> dict[str, Any]:
+    """What of the worker's files the child could read or write: nothing, it should be."""
+    reached = []
+    for path in args["read"]:
+        try:
+            Path(path).read_bytes()
+            reached.append(f"read {path}")
+        except PermissionError:
+            continue
+    try:
+        Path(args["write"]).write_text("x")
+        reached.append(f"wrote {args['write']}")
+    except PermissionError:
+        pass
+    return {"reached": reached}
 
 
 def refuse(args: dict[str, Any], *, token: str | None, report: Any) -> dict[str, Any]:
@@ -178,3 +199,29 @@ def test_a_tune_naming_a_path_on_the_worker_is_refused_in_the_child(tmp_path):
     work = {"recipe": recipe, "push": None, "endpoint": "http://127.0.0.1:9"}
     with pytest.raises(InvalidInputError, match="repo id on this hub"):
         run_in_child("modelcommons.ml.job_work:tune", work, context=context, token=None, timeout=60)
+
+
+@pytest.mark.skipif(confine._abi() == 0, reason="this kernel has no Landlock")
+def test_the_child_cannot_reach_the_workers_files(tmp_path):
+    """Code that got to run in a job (say, through a model) reads neither the hub's secret key
+    nor the worker's environment nor another job's folder, and writes nowhere but its own."""
+    job_id = _job("sandbox-test", {}, status="running")
+    other_job = tmp_path / "commons-job-0-other"
+    other_job.mkdir()
+    (other_job / "downloaded.bin").write_bytes(b"someone's private data")
+    targets = {
+        "read": [
+            str(get_settings().home / "secret_key"),
+            f"/proc/{os.getpid()}/environ",
+            str(other_job / "downloaded.bin"),
+        ],
+        "write": str(tmp_path / "planted.py"),
+    }
+    assert all(Path(p).read_bytes() for p in targets["read"])  # the worker itself can
+    context = jobs.JobContext(job_id)
+    done = run_in_child(
+        f"{HERE}:try_the_workers_files", targets, context=context, token=None, timeout=60
+    )
+    assert done == {"reached": []}
+    assert not (tmp_path / "planted.py").exists()
+    assert "not confined" not in _log(job_id)[1]

@@ -5,7 +5,8 @@ It reads one task as JSON on stdin: `{"target": "module:function", "args": {...}
 on its stdout: `{"progress": f, "line": s, "log": bool}` while it works, then `{"result":
 {...}}` or `{"error": {"type": ..., "message": ...}}`. Whatever the libraries print goes to
 stderr, so it cannot be taken for an answer. It has none of the hub's settings, so it talks
-to the hub over HTTP with the job's token, like any client.
+to the hub over HTTP with the job's token, like any client, and before it imports the work
+it confines itself to its folder (jobs/confine.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, TextIO
+
+from modelcommons.jobs.confine import confine
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -55,10 +59,13 @@ def main() -> None:
     os.dup2(2, 1)
     task = json.loads(sys.stdin.read())
     _die_with(int(task["parent"]))
+    report = Report(answers)
+    if not confine(Path.cwd()):
+        report.log(0.0, "This kernel has no Landlock: the job's files are not confined.")
     module, name = str(task["target"]).split(":")
     work = getattr(importlib.import_module(module), name)
     try:
-        result = work(task["args"], token=task.get("token"), report=Report(answers))
+        result = work(task["args"], token=task.get("token"), report=report)
     except Exception as exc:  # the parent records it as the job's failure
         traceback.print_exc()
         send(answers, {"error": {"type": type(exc).__name__, "message": str(exc)}})

@@ -4,7 +4,9 @@ Tunes and evaluations load models other people uploaded. Their work runs in
 `python -m modelcommons.jobs.child` with an environment built from an allowlist (no
 COMMONS_*, no database or store credentials, no AWS_*), a fresh folder of its own as its
 working folder, home and Hugging Face cache (so no job sees another's downloads), and the
-job's token as its only credential. The worker stays the parent: it relays progress to the
+job's token as its only credential; where the kernel has Landlock, the child also confines
+itself to that folder and the system's files (jobs/confine.py), so it reads neither the hub's
+home nor other processes' environments. The worker stays the parent: it relays progress to the
 job, kills the child on cancel or when COMMONS_JOB_TIMEOUT_SECONDS runs out, and removes
 the folder afterwards. The child leads a process group of its own (killed whole), and dies
 with the worker (PR_SET_PDEATHSIG, set in the child).
