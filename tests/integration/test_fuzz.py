@@ -6,8 +6,9 @@ coverage and fuzzing phases). No answer may be a 5xx (but 501, NotSupportedError
 The hub is this module's own (its own COMMONS_HOME, SQLite, no job worker), because write
 operations may delete or rename the seeded repos. Path parameters are drawn from the seeded
 repos most of the time, so the fuzzer reaches real trees, files and refs instead of 404s.
-Deterministic: a fixed seed and derandomized generation. COMMONS_TEST_FUZZ_EXAMPLES raises
-the examples per operation for a longer local run.
+Explicit examples put header-breaking text (HOSTILE) into every revision and file path.
+Reproducible: a fixed seed (Hypothesis's derandomize drew too few distinct inputs). For a
+longer local run, COMMONS_TEST_FUZZ_EXAMPLES raises the generated examples per operation.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.cluster import COMMONS, free_port, serve
 
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = int(os.environ.get("COMMONS_TEST_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("COMMONS_TEST_FUZZ_EXAMPLES", "40"))
 REQUEST_SECONDS = 10
 SEED = 20261201
 USER = "fuzzer"
@@ -82,21 +83,25 @@ def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
         yield url, token
 
 
-# Path parameters → the seeded values they take 80% of the time.
+# Text that has broken header values built from input (an error message that starts with the
+# path): whitespace at either end, line breaks, DEL. Only in the parameters that come after
+# the repo, so that requests get past the repo lookup.
+HOSTILE = [" lead", "trail ", "a\r\nX-Injected: 1", "\x7f"]
+# Path parameters → the seeded values they take 90% of the time.
 SEEDED = {
     "types": ["models", "datasets"],
     "namespace": [USER],
     "name": list(NAMES),
-    "rev": ["main", "v1"],
-    "path": [*FILES, "data"],
-    "user": [USER],
+    "rev": ["main", "v1", *HOSTILE],
+    "path": [*FILES, "data", *HOSTILE],
+    "user": [USER, *HOSTILE],
     "oid": [hashlib.sha256(WEIGHTS).hexdigest()],
 }
 GIT_NAMES = [f"{name}.git" for name in NAMES]  # LFS lives under /<repo>.git/info/lfs
 
 
 def _seeded(dictionary: str) -> dict[str, Any]:
-    return {"dictionary": dictionary, "probability": 0.8}
+    return {"dictionary": dictionary, "probability": 0.9}
 
 
 def _config() -> schemathesis.Config:
@@ -116,6 +121,7 @@ def _config() -> schemathesis.Config:
             "generation": {
                 "max-examples": EXAMPLES,
                 "no-shrink": True,
+                "unique-inputs": True,
                 "database": "none",
             },
             "phases": {"stateful": {"enabled": False}},
@@ -128,9 +134,35 @@ def _config() -> schemathesis.Config:
     )
 
 
+def _with_hostile_examples(raw: dict[str, Any]) -> dict[str, Any]:
+    """Examples for every path parameter, which schemathesis sends position by position (the
+    shorter lists repeat): the public seeded repo, then each HOSTILE value as the file path,
+    then each as the revision. Random generation alone reaches these only now and then."""
+    good = 1 + len(HOSTILE)
+    columns = {
+        "types": ["models"],
+        "namespace": [USER],
+        "name": ["open"],
+        "rev": ["main"] * good + HOSTILE,
+        "path": ["README.md", *HOSTILE, *["README.md"] * len(HOSTILE)],
+        "user": [USER, *HOSTILE],
+    }
+    for path, methods in raw["paths"].items():
+        for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                values = columns.get(parameter["name"]) if parameter["in"] == "path" else None
+                if parameter["name"] == "name" and path.endswith("/info/lfs/objects/batch"):
+                    values = GIT_NAMES[:1]
+                if values:
+                    parameter["examples"] = {f"{i}": {"value": v} for i, v in enumerate(values)}
+    return raw
+
+
 # The schema the live hub serves at /openapi.json, built in-process so that pytest can make
 # one test per operation before any hub runs.
-schema = schemathesis.openapi.from_dict(create_app().openapi(), config=_config())
+schema = schemathesis.openapi.from_dict(
+    _with_hostile_examples(create_app().openapi()), config=_config()
+)
 
 
 @pytest.fixture(scope="module", params=["anonymous", "write-token"])
