@@ -18,6 +18,8 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,9 +68,25 @@ def _seed_repos(url: str, token: str) -> None:
             api.create_tag(repo_id, repo_type=repo_type, tag="v1")
 
 
+@dataclass(frozen=True)
+class FuzzHub:
+    url: str
+    token: str  # the seeded user's, write scope
+    log: Path  # the server's output, where unhandled errors leave their traceback
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged from `offset` on, for a failure's report."""
+        with self.log.open("rb") as f:
+            f.seek(offset)
+            return f.read()[-4000:].decode(errors="replace")
+
+
 @pytest.fixture(scope="module")
-def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The URL of a hub of this module's own, and a write token of its seeded user."""
+def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzHub]:
+    """A hub of this module's own, with the seeded repos."""
     home = tmp_path_factory.mktemp("fuzz-hub")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")}
     env.update(
@@ -76,11 +94,12 @@ def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
         COMMONS_DATABASE_URL=f"sqlite:///{home}/commons.db",
         COMMONS_RUN_WORKER="0",
     )
-    with serve(free_port(), env, home / "server.log") as url:
+    log = home / "server.log"
+    with serve(free_port(), env, log) as url:
         _commons(env, "user", "create", USER, "--password", uuid.uuid4().hex)
         token = _commons(env, "token", "create", USER)
         _seed_repos(url, token)
-        yield url, token
+        yield FuzzHub(url, token, log)
 
 
 # Text that has broken header values built from input (an error message that starts with the
@@ -166,19 +185,23 @@ schema = schemathesis.openapi.from_dict(
 
 
 @pytest.fixture(scope="module", params=["anonymous", "write-token"])
-def credentials(request: pytest.FixtureRequest, fuzz_hub: tuple[str, str]) -> dict[str, str]:
-    _, token = fuzz_hub
-    return {"Authorization": f"Bearer {token}"} if request.param == "write-token" else {}
+def credentials(request: pytest.FixtureRequest, fuzz_hub: FuzzHub) -> dict[str, str]:
+    return {"Authorization": f"Bearer {fuzz_hub.token}"} if request.param == "write-token" else {}
 
 
 @schema.parametrize()
 def test_no_server_error_nor_dropped_connection(
-    case: Case, fuzz_hub: tuple[str, str], credentials: dict[str, str]
+    case: Case, fuzz_hub: FuzzHub, credentials: dict[str, str]
 ) -> None:
+    logged = fuzz_hub.log_size()
     try:
-        response = case.call(base_url=fuzz_hub[0], headers=credentials)
-    except requests.RequestException as exc:  # a dropped connection, or no answer in time
-        raise AssertionError(f"{exc!r}\n{case.as_curl_command(headers=credentials)}") from None
-    case.validate_response(
-        response, checks=[schemathesis.checks.not_a_server_error], headers=credentials
-    )
+        try:
+            response = case.call(base_url=fuzz_hub.url, headers=credentials)
+        except requests.RequestException as exc:  # a dropped connection, or no answer in time
+            raise AssertionError(f"{exc!r}\n{case.as_curl_command(headers=credentials)}") from None
+        case.validate_response(
+            response, checks=[schemathesis.checks.not_a_server_error], headers=credentials
+        )
+    except Exception as failure:
+        failure.add_note(f"The hub logged:\n{fuzz_hub.log_since(logged)}")
+        raise
