@@ -43,7 +43,7 @@ def _queue(session: Session, principal: Principal, kind: str, args: dict[str, An
     return jobs.create_owned_job(session, kind, args, owner_id=_user_id(principal))
 
 
-def _hub_repo_id(field: str, value: str, *, also: str = "") -> str:
+def _check_repo_id(field: str, value: str, *, also: str = "") -> None:
     try:
         split_repo_id(value)
     except InvalidInputError:
@@ -51,7 +51,6 @@ def _hub_repo_id(field: str, value: str, *, also: str = "") -> str:
             f"{field} must be a repo id on this hub (namespace/name){also}, not {value!r}: "
             "jobs never read paths or URLs."
         ) from None
-    return value
 
 
 def _readable_sources(session: Session, principal: Principal, recipe: Recipe) -> Recipe:
@@ -60,9 +59,9 @@ def _readable_sources(session: Session, principal: Principal, recipe: Recipe) ->
     base = recipe.base
     if base not in builtins:
         also = "".join(f" or {name!r}" for name in builtins)
-        _hub_repo_id("base", base, also=also)
+        _check_repo_id("base", base, also=also)
         base = get_repo(session, principal, "model", base).repo_id
-    _hub_repo_id("data", recipe.data)
+    _check_repo_id("data", recipe.data)
     data = get_repo(session, principal, "dataset", recipe.data).repo_id
     return replace(recipe, base=base, data=data)
 
