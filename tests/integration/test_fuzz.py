@@ -14,6 +14,7 @@ longer local run, COMMONS_TEST_FUZZ_EXAMPLES raises the generated examples per o
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import uuid
@@ -151,6 +152,13 @@ def _config() -> schemathesis.Config:
             },
         }
     )
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(context: schemathesis.SerializationContext, value: Any) -> bytes:
+    """A commit body: the schema declares it as the list of its lines."""
+    lines = value if isinstance(value, list) else [value]
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
 def _with_hostile_examples(raw: dict[str, Any]) -> dict[str, Any]:

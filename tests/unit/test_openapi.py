@@ -46,6 +46,7 @@ def test_operation_ids_are_unique(schema: dict[str, Any]) -> None:
         "/api/{types}/{namespace}/{name}/paths-info/{rev}",
         "/{namespace}/{name}/info/lfs/objects/batch",
         "/datasets/{namespace}/{name}/info/lfs/objects/batch",
+        "/api/{types}/{namespace}/{name}/commit/{rev}",
     ],
 )
 def test_routes_that_read_their_body_by_hand_declare_it(schema: dict[str, Any], path: str) -> None:

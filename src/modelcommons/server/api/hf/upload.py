@@ -153,7 +153,39 @@ def _require_usable_objects(
             lfs.require_usable(session, principal, repo.id, wanted)
 
 
-@router.post(REPO + "/commit/{rev}")
+# The body is read by hand: NDJSON, one of these objects a line (the header, then the
+# operations), as huggingface_hub sends it; declared as the list of lines for the schema.
+_COMMIT_LINE_VALUE = {
+    name: {"type": kind}
+    for name, kind in (
+        ("summary", "string"),
+        ("description", "string"),
+        ("parentCommit", "string"),
+        ("path", "string"),
+        ("content", "string"),
+        ("encoding", "string"),
+        ("oid", "string"),
+        ("size", "integer"),
+        ("algo", "string"),
+    )
+}
+_COMMIT_LINE = {
+    "type": "object",
+    "required": ["key", "value"],
+    "properties": {
+        "key": {"enum": ["header", "file", "lfsFile", "deletedFile", "deletedFolder"]},
+        "value": {"type": "object", "properties": _COMMIT_LINE_VALUE},
+    },
+}
+_COMMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-ndjson": {"schema": {"type": "array", "items": _COMMIT_LINE}}},
+    }
+}
+
+
+@router.post(REPO + "/commit/{rev}", openapi_extra=_COMMIT_BODY)
 async def commit(
     repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal, base: BaseUrl
 ) -> dict[str, Any]:
