@@ -141,7 +141,6 @@ def _config() -> schemathesis.Config:
             "generation": {
                 "max-examples": EXAMPLES,
                 "no-shrink": True,
-                "unique-inputs": True,
                 "database": "none",
             },
             "phases": {"stateful": {"enabled": False}},
@@ -197,16 +196,20 @@ def credentials(request: pytest.FixtureRequest, fuzz_hub: FuzzHub) -> dict[str, 
     return {"Authorization": f"Bearer {fuzz_hub.token}"} if request.param == "write-token" else {}
 
 
+def _call(case: Case, url: str, credentials: dict[str, str]) -> schemathesis.Response:
+    try:
+        return case.call(base_url=url, headers=credentials)
+    except requests.RequestException as exc:  # a dropped connection, or no answer in time
+        raise AssertionError(f"{exc!r}\n{case.as_curl_command(headers=credentials)}") from None
+
+
 @schema.parametrize()
 def test_no_server_error_nor_dropped_connection(
     case: Case, fuzz_hub: FuzzHub, credentials: dict[str, str]
 ) -> None:
     logged = fuzz_hub.log_size()
     try:
-        try:
-            response = case.call(base_url=fuzz_hub.url, headers=credentials)
-        except requests.RequestException as exc:  # a dropped connection, or no answer in time
-            raise AssertionError(f"{exc!r}\n{case.as_curl_command(headers=credentials)}") from None
+        response = _call(case, fuzz_hub.url, credentials)
         case.validate_response(
             response, checks=[schemathesis.checks.not_a_server_error], headers=credentials
         )
