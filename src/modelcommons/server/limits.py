@@ -1,7 +1,8 @@
 """Limits on how a request arrives, so that a stranger cannot hold memory or a connection
-for free: headers are capped in size (431), JSON and form bodies too (413), and a body that
-goes silent is cut (408). Streamed bodies (commits' NDJSON, LFS and Xet bytes, git packs)
-keep their own size limits, checked where they are read."""
+for free: JSON and form bodies are capped in size (413), and a body that goes silent is cut
+(408); the request's head is bounded by the HTTP protocol (server/protocol.py). Streamed
+bodies (commits' NDJSON, LFS and Xet bytes, git packs) keep their own size limits, checked
+where they are read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelcommons.config import get_settings
 from modelcommons.server.bodies import PARSED_FLAG
-from modelcommons.server.errors import error_response
 
 # Bodies parsed whole in memory by their type, whatever route reads them.
 _PARSED_TYPES = ("application/json", "application/x-www-form-urlencoded")
@@ -78,10 +78,8 @@ class _Body:
 
 
 class RequestLimits:
-    """ASGI middleware applying the limits to every HTTP request. The HTTP parser bounds
-    what it buffers of a request's head (cli/serve.py), but accepts a bigger head that
-    arrives at once: this refuses it whole. A request cut for silence is answered with
-    `Connection: close`: the rest of its body cannot be trusted."""
+    """ASGI middleware applying the limits to every HTTP request. A request cut for silence
+    is answered with `Connection: close`: the rest of its body cannot be trusted."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,12 +87,6 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        cap = get_settings().max_header_bytes
-        if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > cap:
-            refusal = error_response(431, f"The request's headers are over {cap:,} bytes.")
-            refusal.headers["Connection"] = "close"
-            await refusal(scope, receive, send)
             return
         body = _Body(scope, receive)
 
