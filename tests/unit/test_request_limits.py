@@ -21,6 +21,7 @@ from modelcommons.server.errors import header_value
         ("nul\x00del\x7f", "nul?del?"),
         ("euro €", "euro ?"),
         ("café", "café"),  # latin-1 stays
+        (" lead does not exist ", "lead does not exist"),  # h11 refuses edge white space
     ],
 )
 def test_header_value_holds_no_control_or_non_latin1_characters(text, expected):

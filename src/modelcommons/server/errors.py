@@ -25,8 +25,9 @@ _NOT_IN_HEADER = re.compile(r"[^\x20-\x7e\x80-\xff]")
 def header_value(text: str, *, limit: int = 500) -> str:
     """Text that may hold a client's input (a path, a revision, a field name), made safe for
     a header: a CR, LF or other control character there would make the server drop the
-    connection instead of answering. The JSON body keeps the text as it is."""
-    return _NOT_IN_HEADER.sub("?", text[:limit].replace("\n", " "))
+    connection instead of answering, and so would leading or trailing white space under
+    some HTTP implementations. The JSON body keeps the text as it is."""
+    return _NOT_IN_HEADER.sub("?", text[:limit].replace("\n", " ")).strip()
 
 
 def error_response(
