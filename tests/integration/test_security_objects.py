@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,8 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
+
+from tests.integration.xet_upload import upload_elsewhere
 
 LFS_JSON = "application/vnd.git-lfs+json"
 
@@ -165,24 +165,6 @@ def test_the_same_bytes_uploaded_again_are_stored_once(hub, api, alice, bob, bob
 # Xet: the commit path and the CAS follow the same rule.
 
 
-def _xet_upload_elsewhere(hub: str, token: str, repo_id: str, path: Path, home: Path) -> None:
-    """Upload with hf_xet from a new process and an empty cache: another machine."""
-    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_XET"}
-    env.update(HF_HOME=str(home), HF_TOKEN=token, HF_ENDPOINT=hub)
-    code = (
-        "import sys; from huggingface_hub import HfApi; "
-        "HfApi().upload_file(path_or_fileobj=sys.argv[1], path_in_repo=sys.argv[2], "
-        "repo_id=sys.argv[3])"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code, str(path), path.name, repo_id],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 def test_xet_commit_and_cas_keep_objects_in_their_repos(
     hub, api, alice, bob, bob_api, bob_repo, tmp_path, monkeypatch
 ):
@@ -207,7 +189,7 @@ def test_xet_commit_and_cas_keep_objects_in_their_repos(
     (tmp_path / "up").mkdir()
     source = tmp_path / "up" / "same.bin"
     source.write_bytes(data)
-    _xet_upload_elsewhere(hub, bob.token, bob_repo, source, tmp_path / "bob-machine")
+    upload_elsewhere(hub, bob.token, bob_repo, source, tmp_path / "bob-machine")
     [mine] = [e for e in bob_api.list_repo_tree(bob_repo) if e.path == "same.bin"]
     assert mine.lfs.sha256 == oid and mine.xet_hash == entry.xet_hash
     assert httpx.get(f"{hub}/{bob_repo}/resolve/main/same.bin").content == data

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,8 @@ import httpx
 import numpy as np
 import pytest
 from huggingface_hub import constants, hf_hub_download, snapshot_download
+
+from tests.integration.xet_upload import upload_elsewhere
 
 MB = 1000**2
 
@@ -31,24 +31,6 @@ def _stored_bytes(hub: str, token: str) -> int:
     r = httpx.get(f"{hub}/api/storage", headers={"Authorization": f"Bearer {token}"})
     r.raise_for_status()
     return r.json()["stored_bytes"]
-
-
-def _upload_elsewhere(hub: str, token: str, repo_id: str, path: Path, home: Path) -> None:
-    """Upload with hf_xet from a new process and an empty cache: no local dedup state."""
-    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_XET"}
-    env.update(HF_HOME=str(home), HF_TOKEN=token, HF_ENDPOINT=hub)
-    code = (
-        "import sys; from huggingface_hub import HfApi; "
-        "HfApi().upload_file(path_or_fileobj=sys.argv[1], path_in_repo=sys.argv[2], "
-        "repo_id=sys.argv[3])"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code, str(path), path.name, repo_id],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 def _token(hub: str, token: str, repo_id: str, kind: str) -> tuple[str, str]:
@@ -104,14 +86,14 @@ def test_60mb_roundtrip_every_way(
 
 def test_one_mb_changed_stores_little(api, repo_id, hub, alice, admin, payload, tmp_path):
     original = payload / "model.bin"
-    _upload_elsewhere(hub, alice.token, repo_id, original, tmp_path / "machine-a")
+    upload_elsewhere(hub, alice.token, repo_id, original, tmp_path / "machine-a")
     changed = bytearray(original.read_bytes())
     changed[30 * MB : 31 * MB] = os.urandom(MB)
     (tmp_path / "edited").mkdir()
     edited = tmp_path / "edited" / "model.bin"
     edited.write_bytes(changed)
     before = _stored_bytes(hub, admin.token)
-    _upload_elsewhere(hub, alice.token, f"{repo_id}", edited, tmp_path / "machine-b")
+    upload_elsewhere(hub, alice.token, f"{repo_id}", edited, tmp_path / "machine-b")
     added = _stored_bytes(hub, admin.token) - before
     assert 0 < added < 4 * MB, added
     url = f"{hub}/{repo_id}/resolve/main/model.bin"
@@ -136,11 +118,11 @@ def test_finetune_stores_only_the_changed_tensor(api, repo_id, hub, alice, admin
     size = (tuned / "model.safetensors").stat().st_size
     assert size > 99 * MB
 
-    _upload_elsewhere(hub, alice.token, repo_id, base / "model.safetensors", tmp_path / "a")
+    upload_elsewhere(hub, alice.token, repo_id, base / "model.safetensors", tmp_path / "a")
     tuned_repo = f"{repo_id}-tuned"
     api.create_repo(tuned_repo)
     before = _stored_bytes(hub, admin.token)
-    _upload_elsewhere(hub, alice.token, tuned_repo, tuned / "model.safetensors", tmp_path / "b")
+    upload_elsewhere(hub, alice.token, tuned_repo, tuned / "model.safetensors", tmp_path / "b")
     added = _stored_bytes(hub, admin.token) - before
     assert 0 < added < size // 10, (added, size)
     stats = httpx.get(
