@@ -5,6 +5,9 @@ A bad front matter never blocks a commit: it is kept as `error` and shown to the
 
 from __future__ import annotations
 
+import datetime
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +73,35 @@ def _unbounded(data: object) -> str | None:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _as_json(value: Any) -> Any:
+    """The front matter as JSON can store it: YAML also reads dates (`2024-01-01`), binary
+    (`!!binary`), sets and numbers JSON has no word for (`.inf`, `1e400`). Dates, such
+    numbers and keys that are not text become text; anything else is refused. The depth
+    was bounded by `_unbounded` before."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _key(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime.date):  # datetimes too
+        return value.isoformat()
+    raise _NotJson(type(value).__name__)
+
+
+def _key(key: Any) -> str:
+    plain = _as_json(key)
+    if isinstance(plain, dict | list):
+        raise _NotJson("a mapping or list used as a key")
+    return json.dumps(plain) if not isinstance(plain, str) else plain
+
+
 def _front_matter(text: str) -> tuple[dict[str, Any] | None, str | None]:
     match = _FRONT_MATTER.match(text)
     if not match:
@@ -87,7 +119,10 @@ def _front_matter(text: str) -> tuple[dict[str, Any] | None, str | None]:
     problem = _unbounded(data)
     if problem:
         return None, f"The card's front matter is not indexed: {problem}."
-    return data, None
+    try:
+        return _as_json(data), None
+    except _NotJson as exc:
+        return None, f"The card's front matter is not indexed: it holds a value of type {exc}."
 
 
 def parse_card(text: str) -> CardMetadata:

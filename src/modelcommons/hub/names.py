@@ -94,9 +94,18 @@ def validate_path(path: str) -> str:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise InvalidInputError(f"Invalid path {path!r}: no empty, '.' or '..' segments.")
-    if parts[0] == ".git":
+    if any(_is_git_dir(part) for part in parts):
         raise InvalidInputError(f"Invalid path {path!r}: .git is reserved.")
     return path
+
+
+def _is_git_dir(part: str) -> bool:
+    """A path segment a checkout would write into a `.git` folder: in any folder (git refuses
+    to check such trees out), in any case (macOS and Windows folders ignore it; `.GIT/hooks`
+    would plant a hook in the clone or the `hf download --local-dir` of a git work tree), with
+    the trailing dots or spaces and the short name Windows also reads as `.git`."""
+    name = part.lower().rstrip(". ")
+    return name == ".git" or name == "git~1"
 
 
 def validate_ref_name(name: str) -> str:

@@ -168,7 +168,7 @@ def _page_routes(prefix: str, repo_type: str) -> None:
     @router.post(base + "/upload")
     async def upload(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
         view = await run_in_threadpool(open_main, principal, at(namespace, name))
-        form = await read_form(request)
+        form = await read_form(request, files=True)
         try:
             chosen = uploads(form, "files")
             if not chosen:

@@ -125,6 +125,17 @@ def card_html(session: Session, repo: Repo, sha: str) -> tuple[Markup | None, bo
     return html, cut or not whole
 
 
+def card_strings(meta: dict[str, Any], key: str) -> list[str]:
+    """A front matter field shown as a list of words (tags, languages): a card is written by
+    anyone, and `tags: 5` or `language: [[1, 2]]` must not break its page."""
+    value = meta.get(key)
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        return []
+    return [str(v) for v in value if isinstance(v, str | int | float) and not isinstance(v, bool)]
+
+
 def _first_table(session: Session, repo: Repo, sha: str) -> FileEntry | None:
     tables = [e for e in files.files_at(session, repo, sha).values() if previews.is_table(e.path)]
     return min(tables, key=lambda e: (e.path.count("/"), e.path), default=None)
@@ -165,7 +176,8 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
             "storage": storage,
             "card_html": card,
             "card_cut": card_cut,
-            "meta": view.repo.card_data or {},
+            "languages": card_strings(view.repo.card_data or {}, "language"),
+            "tags": card_strings(view.repo.card_data or {}, "tags"),
             "table_file": table_file,
             "table": table,
             "table_error": table_error,

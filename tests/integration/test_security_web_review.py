@@ -1,0 +1,151 @@
+"""A hostile stranger's review of the web pages: what it found still open after issue 12,
+each driven over HTTP as a browser (or a script posing as one) would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.integration.test_web_forms import HTML, Browser
+
+pytestmark = pytest.mark.web
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def web(hub: str) -> Browser:
+    return Browser(hub)
+
+
+def _multipart(parts: list[tuple[str, str | None, int]]) -> Iterator[bytes]:
+    """A multipart body sent in chunks, so it declares no length: (field, filename, MiB)."""
+    for field, filename, size in parts:
+        name = f'; filename="{filename}"' if filename is not None else ""
+        yield f'--b\r\nContent-Disposition: form-data; name="{field}"{name}\r\n\r\n'.encode()
+        for _ in range(size):
+            yield b"a" * MiB
+        yield b"\r\n"
+    yield b"--b--\r\n"
+
+
+def _post_chunked(
+    hub: str, path: str, parts: list[tuple[str, str | None, int]], **kw
+) -> httpx.Response:  # type: ignore[no-untyped-def]
+    headers = {**HTML, "Content-Type": "multipart/form-data; boundary=b", **kw.pop("headers", {})}
+    return httpx.post(hub + path, content=_multipart(parts), headers=headers, timeout=60, **kw)
+
+
+def test_anonymous_form_bodies_are_bounded_as_they_arrive(hub: str):
+    """Before: only a declared Content-Length was checked, against the upload limit, so an
+    anonymous chunked multipart body to /login was read whole before its CSRF check, its
+    text fields in memory (900 MB of fields took the server from 115 MB to 700 MB) and its
+    files spooled to disk."""
+    started = time.monotonic()
+    fields = _post_chunked(hub, "/login", [(f"f{i}", None, 1) for i in range(40)])
+    assert fields.status_code == 413, fields.text[:300]
+    assert "exceeds the limit" in fields.text
+
+    spooled = _post_chunked(hub, "/login", [("f", "x.bin", 200)])
+    assert spooled.status_code in (400, 413), spooled.text[:300]
+    assert time.monotonic() - started < 20
+
+    # A form of the right size still reaches its CSRF check.
+    small = _post_chunked(hub, "/login", [("username", None, 0)])
+    assert small.status_code == 403
+
+
+def test_a_form_that_uploads_nothing_takes_no_files(web: Browser):
+    name = web.sign_up()
+    response = web.client.post(
+        "/organizations/new",
+        data={"csrf": web.csrf(), "name": "o" + name[1:]},
+        files={"f": ("x.bin", b"x" * 1000)},
+    )
+    assert response.status_code == 400
+
+
+def test_uploads_through_the_form_still_work(web: Browser):
+    name = web.sign_up()
+    web.new_repo(name, "up")
+    response = web.client.post(
+        f"/{name}/up/upload",
+        data={"csrf": web.csrf(), "folder": "docs", "summary": "two files"},
+        files=[("files", ("a.txt", b"alpha")), ("files", ("b.bin", b"\0" * (2 * MiB)))],
+    )
+    assert response.status_code == 303, response.text[:500]
+    tree = web.client.get(f"/{name}/up/tree/main/docs").text
+    assert "a.txt" in tree and "b.bin" in tree
+    for folder in (".github/workflows", ".gitlab"):  # names near .git stay allowed
+        response = web.client.post(
+            f"/{name}/up/upload",
+            data={"csrf": web.csrf(), "folder": folder},
+            files={"files": (".gitkeep", b"")},
+        )
+        assert response.status_code == 303, response.text[:500]
+
+
+def _edit(web: Browser, repo: str, card: str) -> httpx.Response:
+    return web.post(f"/{repo}/edit", {"content": card})
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    [
+        "tags: 5\nlanguage: true",
+        "tags: [[1, 2], {b: 3}]\nlanguage: [[1], {a: 1}]",
+        "tags: {a: 1}\nlanguage: 7",
+    ],
+)
+def test_front_matter_of_any_shape_keeps_the_repo_page(web: Browser, front_matter: str):
+    """Before: `language: true` or a nested `tags` list made the repo page a 500 for everyone."""
+    name = web.sign_up()
+    web.new_repo(name, "odd")
+    assert _edit(web, f"{name}/odd", f"---\n{front_matter}\n---\n# Odd\n").status_code == 303
+    page = web.client.get(f"/{name}/odd")
+    assert page.status_code == 200, page.text[:300]
+    assert "Odd" in page.text
+    anonymous = httpx.get(f"{web.client.base_url}/{name}/odd", headers=HTML)
+    assert anonymous.status_code == 200
+
+
+def test_front_matter_that_json_cannot_store_keeps_the_commit(web: Browser):
+    """Before: YAML's dates and binary in a card made the commit a 500 (through the card
+    editor and the API alike): the indexed front matter could not be stored as JSON."""
+    name = web.sign_up()
+    web.new_repo(name, "dated")
+    card = "---\nlicense: mit\ndate: 2024-05-01\nreleased: 2024-05-01 10:00:00\nx: .inf\n---\n# D\n"
+    assert _edit(web, f"{name}/dated", card).status_code == 303
+    page = web.client.get(f"/{name}/dated")
+    assert page.status_code == 200 and "mit" in page.text
+    api = httpx.get(f"{web.client.base_url}/api/models/{name}/dated").json()
+    assert api["cardData"]["date"] == "2024-05-01"
+
+    binary = "---\nlicense: mit\nblob: !!binary aGVsbG8=\n---\n# B\n"
+    assert _edit(web, f"{name}/dated", binary).status_code == 303
+    page = web.client.get(f"/{name}/dated")
+    assert page.status_code == 200
+    assert "not indexed" in page.text  # the owner is told why
+
+
+@pytest.mark.parametrize(
+    "path", ["a/.git/config", ".GIT/hooks/post-checkout", ".Git/config", "x/.git./hooks/y"]
+)
+def test_git_folders_are_refused_at_any_depth_and_in_any_case(web: Browser, path: str):
+    """Before: only a first segment spelled `.git` was refused; `.GIT/hooks/post-checkout`
+    lands in `.git/hooks` when a clone or `hf download --local-dir` writes it on macOS or
+    Windows, and git refuses to check out a tree holding either."""
+    name = web.sign_up()
+    web.new_repo(name, "hooks")
+    folder, _, filename = path.rpartition("/")
+    response = web.client.post(
+        f"/{name}/hooks/upload",
+        data={"csrf": web.csrf(), "folder": folder},
+        files={"files": (filename, b"#!/bin/sh\necho owned\n")},
+    )
+    assert response.status_code == 400, response.text[:300]
+    assert ".git is reserved" in response.text
+    tree = httpx.get(f"{web.client.base_url}/api/models/{name}/hooks/tree/main?recursive=1")
+    assert [e["path"] for e in tree.json()] == [".gitattributes"]
