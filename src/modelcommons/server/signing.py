@@ -11,6 +11,7 @@ from modelcommons.config import get_settings
 from modelcommons.errors import UnauthorizedError
 
 DEFAULT_TTL = 24 * 3600
+MAX_EXP_DIGITS = 12  # seconds since 1970, for the next 30,000 years
 
 
 def _mac(message: str) -> str:
@@ -25,7 +26,9 @@ def sign(*parts: object, ttl: int = DEFAULT_TTL) -> dict[str, str]:
 
 
 def verify(*parts: object, exp: str | None, sig: str | None) -> None:
-    if not exp or not sig or not exp.isdigit():
+    # ASCII digits of a plausible time only: isdigit() also passes '²', which int() refuses,
+    # and int() refuses numbers of thousands of digits; either made the URL a 500.
+    if not exp or not sig or not (exp.isascii() and exp.isdigit() and len(exp) <= MAX_EXP_DIGITS):
         raise UnauthorizedError("This URL is not signed.")
     if int(exp) < time.time():
         raise UnauthorizedError("This signed URL has expired; ask for a new one.")

@@ -11,11 +11,20 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from modelcommons.errors import PayloadTooLargeError
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
 
 class LargeChunkFileResponse(FileResponse):
     chunk_size = 1024 * 1024  # fewer event-loop hops than Starlette's 64 KiB
+
+
+RANGE_INFINITY = 2**63  # past any object's size: bytes=0-<huge> asks for the rest
+
+
+def range_number(digits: str) -> int:
+    """A byte position from a Range header, as ASCII digits (the pattern says so), capped:
+    int() refuses numbers of thousands of digits, which made the download a 500."""
+    return RANGE_INFINITY if len(digits) > 18 else int(digits)
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -26,10 +35,10 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     if not match or (not match.group(1) and not match.group(2)):
         return None  # multi-range or odd syntax: send the whole object, which is allowed
     if match.group(1):
-        start = int(match.group(1))
-        end = int(match.group(2)) + 1 if match.group(2) else size
+        start = range_number(match.group(1))
+        end = range_number(match.group(2)) + 1 if match.group(2) else size
     else:
-        start, end = max(0, size - int(match.group(2))), size
+        start, end = max(0, size - range_number(match.group(2))), size
     end = min(end, size)
     if start >= size or start >= end:
         return "invalid"

@@ -29,13 +29,13 @@ from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
 from modelcommons.server import signing
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl
-from modelcommons.server.transfer import read_body, stream_object
+from modelcommons.server.transfer import range_number, read_body, stream_object
 from modelcommons.storage import get_store
 
 router = APIRouter()
 CAS = "/xet"
 MAX_SHARD_BYTES = 64 * 1024 * 1024
-_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")
 
 
 def _token_response(
@@ -131,7 +131,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int]:
     match = _RANGE.match(header.strip())
     if not match:
         raise InvalidInputError(f"Invalid Range {header!r}: expected bytes=start-end.")
-    start, end = int(match.group(1)), int(match.group(2)) + 1
+    start, end = range_number(match.group(1)), range_number(match.group(2)) + 1
     if start >= size or end <= start:
         raise RangeNotSatisfiable(size)
     return start, min(end, size)
