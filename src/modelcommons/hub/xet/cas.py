@@ -26,6 +26,11 @@ from modelcommons.hub.xet import format
 from modelcommons.storage import get_store
 
 MAX_XORB_BYTES = 128 * 1024 * 1024
+# How many times a shard may make the hub go over the distinct chunks it names, to prove and
+# hash its files: files that share chunks (checkpoints of one tune) are normal, but prefix
+# after prefix of one compressible xorb made a 10 KB shard cost 12 GB of decompressing and
+# hashing, and a 64 MB one days.
+MAX_SHARD_REUSE = 16
 DEDUP_SHARD_TTL = 7 * 24 * 3600
 DEDUP_MAX_FILES, DEDUP_MAX_XORBS = 8, 32
 
@@ -124,6 +129,61 @@ def _prove_files(
     return fresh, known
 
 
+def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Chunk ranges [start, end) merged where they overlap or touch."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _spans(files: list[format.ShardFile]) -> tuple[dict[str, list[tuple[int, int]]], int]:
+    """The distinct chunk ranges the files name, per xorb, and how many chunks they name."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    named = 0
+    for file in files:
+        for segment in file.segments:
+            ranges.setdefault(format.to_hex(segment.xorb), []).append(
+                (segment.chunk_start, segment.chunk_end)
+            )
+            named += segment.chunk_end - segment.chunk_start
+    return {xorb: _union(spans) for xorb, spans in ranges.items()}, named
+
+
+def _too_much(what: str, named: int, distinct: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"The shard's files name {named} {what} over {distinct} distinct ones: at most "
+        f"{MAX_SHARD_REUSE} times the distinct {what} per shard; upload such files in "
+        "several commits."
+    )
+
+
+def _bound_chunks(files: list[format.ShardFile]) -> None:
+    """Proving a file reads the chunk records its segments name: refuse a shard that names
+    its chunks far more often than they exist (before any of that work)."""
+    spans, named = _spans(files)
+    distinct = sum(end - start for ranges in spans.values() for start, end in ranges)
+    if named > MAX_SHARD_REUSE * max(distinct, 1):
+        raise _too_much("chunks", named, distinct)
+
+
+def _bound_bytes(session: Session, fresh: list[format.ShardFile], sizes: list[int]) -> None:
+    """Registering a new file reconstructs and hashes all of it: refuse a shard whose new
+    files add up to far more bytes than the distinct chunks they are made of."""
+    spans, _ = _spans(fresh)
+    distinct = sum(
+        chunk.size
+        for xorb, ranges in spans.items()
+        for start, end in ranges
+        for chunk in _chunks(session, xorb, start, end)
+    )
+    if sum(sizes) > MAX_SHARD_REUSE * max(distinct, 1):
+        raise _too_much("bytes", sum(sizes), distinct)
+
+
 def register_shard(data: bytes, *, uploader: Uploader | None) -> int:
     """Register the files of an uploaded shard. Returns 1 if anything was new, else 0.
 
@@ -131,6 +191,11 @@ def register_shard(data: bytes, *, uploader: Uploader | None) -> int:
     their repo (None: the hub's own conversions, which commit nothing).
     """
     files, xorbs = format.parse_shard(data)
+    unique: dict[bytes, format.ShardFile] = {}
+    for file in files:
+        unique.setdefault(file.hash, file)  # a file named twice is proven and hashed once
+    files = list(unique.values())
+    _bound_chunks(files)
     with read_session() as session:
         for xorb in xorbs:
             if session.get(XetXorb, format.to_hex(xorb.hash)) is None:
@@ -138,6 +203,7 @@ def register_shard(data: bytes, *, uploader: Uploader | None) -> int:
                     f"The shard lists xorb {format.to_hex(xorb.hash)}, which was never uploaded."
                 )
         fresh, proven = _prove_files(session, files)
+        _bound_bytes(session, [file for file, _, _ in fresh], [size for _, _, size in fresh])
     registered = 0
     for file, segments, size in fresh:
         file_hex = format.to_hex(file.hash)

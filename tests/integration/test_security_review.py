@@ -1,0 +1,161 @@
+"""A second security review of the API and protocol side, as a hostile stranger: each test
+here failed before its fix (see the commit that added it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import time
+
+import httpx
+import lz4.frame
+import pytest
+
+from modelcommons.hub.xet import format
+
+HUGE = "9" * 5000  # more digits than int() takes
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _cas(hub: str, token: str, repo_id: str, kind: str) -> tuple[str, dict[str, str]]:
+    r = httpx.get(f"{hub}/api/models/{repo_id}/xet-{kind}-token/main", headers=_auth(token))
+    r.raise_for_status()
+    return r.headers["x-xet-cas-url"], _auth(r.headers["x-xet-access-token"])
+
+
+def _xorb(count: int, *, compressible: bool) -> tuple[bytes, list[tuple[bytes, int]], bytes]:
+    """A serialized xorb of `count` distinct chunks: (body, [(chunk hash, size)], xorb hash).
+    Compressible chunks are 128 KiB that LZ4 packs into a few hundred bytes; the others are
+    4 KiB of os.urandom(4096 - 4) after the chunk's index."""
+    body, chunks = b"", []
+    for _ in range(count):
+        if compressible:
+            data = os.urandom(16) + bytes(format.MAX_CHUNK_BYTES - 16)
+            scheme, packed = 1, lz4.frame.compress(data)
+        else:
+            data = len(chunks).to_bytes(4, "little") + os.urandom(4096 - 4)
+            scheme, packed = 0, data
+        body += format.CHUNK_HEADER.pack(
+            0, len(packed).to_bytes(3, "little"), scheme, len(data).to_bytes(3, "little")
+        )
+        body += packed
+        chunks.append((format.chunk_hash(data), len(data)))
+    return body, chunks, format.xorb_hash(chunks)
+
+
+def _shard(xorb: bytes, files: list[list[tuple[bytes, int]]]) -> bytes:
+    """A shard of files, each one segment: the first len(file) chunks of `xorb`."""
+    shard = format.SHARD_TAG + struct.pack("<QQ", 2, 0)
+    for chunks in files:
+        size = sum(s for _, s in chunks)
+        shard += format.file_hash(chunks) + struct.pack("<II", 0, 1) + bytes(8)
+        shard += xorb + struct.pack("<IIII", 0, size, 0, len(chunks))
+    return shard + format.BOOKEND + bytes(16) + format.BOOKEND + bytes(16)
+
+
+def _upload_xorb(cas: str, auth: dict[str, str], body: bytes, xorb: bytes) -> None:
+    r = httpx.post(
+        f"{cas}/v1/xorbs/default/{format.to_hex(xorb)}", content=body, headers=auth, timeout=60
+    )
+    assert r.status_code == 200, r.text
+
+
+# -- Signed URLs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exp", ["\u00b2", "\u0663" * 3, HUGE])
+def test_signed_urls_with_odd_expiry_are_refused_not_500(hub, exp):
+    """`exp` passed str.isdigit() and then int() refused it: a 500 on every signed route."""
+    oid = "0" * 64
+    query = {"size": "1", "exp": exp, "sig": "0" * 64}
+    for method, path, extra in (
+        ("GET", f"/lfs/objects/{oid}", {}),
+        ("GET", f"/xet/xorbs/{oid}", {}),
+        ("PUT", f"/lfs/uploads/{oid}", {"user": "1", "repo": "1"}),
+        ("PUT", f"/lfs/uploads/{oid}/parts/1", {"user": "1", "repo": "1"}),
+        ("POST", f"/lfs/uploads/{oid}/complete", {"user": "1", "repo": "1"}),
+    ):
+        r = httpx.request(method, hub + path, params={**query, **extra}, content=b"x")
+        assert r.status_code == 401, (method, path, r.status_code, r.text)
+        assert "not signed" in r.json()["error"]
+
+
+# -- Range headers ----------------------------------------------------------------------
+
+
+def test_range_headers_with_huge_numbers_are_answered(api, repo_id, hub, alice):
+    """A Range of thousands of digits made a small file's download a 500 (int() refused it);
+    an end past the file is the rest of it (RFC 9110), a start past it a 416."""
+    api.upload_file(path_or_fileobj=b"0123456789", path_in_repo="small.txt", repo_id=repo_id)
+    url = f"{hub}/{repo_id}/resolve/main/small.txt"
+    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes=2-{HUGE}"})
+    assert (r.status_code, r.content) == (206, b"23456789")
+    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes=-{HUGE}"})
+    assert (r.status_code, r.content) == (206, b"0123456789")
+    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes={HUGE}-"})
+    assert r.status_code == 416
+
+
+def test_xet_reconstruction_range_with_huge_numbers_is_answered(hub, alice, repo_id):
+    body, chunks, xorb = _xorb(3, compressible=False)
+    data = b"".join(body[8 + i * 4104 : 8 + i * 4104 + 4096] for i in range(3))
+    cas, write = _cas(hub, alice.token, repo_id, "write")
+    _upload_xorb(cas, write, body, xorb)
+    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks]), headers=write)
+    assert r.status_code == 200, r.text
+    _, read = _cas(hub, alice.token, repo_id, "read")
+    file_hex = format.to_hex(format.file_hash(chunks))
+    # The file must be in the repo for the reconstruction to be served: commit it.
+    lines = [
+        {"key": "header", "value": {"summary": "xet file"}},
+        {
+            "key": "lfsFile",
+            "value": {"path": "w.bin", "algo": "sha256", "oid": hashlib.sha256(data).hexdigest()},
+        },
+    ]
+    r = httpx.post(
+        f"{hub}/api/models/{repo_id}/commit/main",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200, r.text
+    r = httpx.get(
+        f"{cas}/v1/reconstructions/{file_hex}", headers={**read, "Range": f"bytes=0-{HUGE}"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["terms"][0]["range"] == {"start": 0, "end": 3}
+
+
+# -- Xet shards -------------------------------------------------------------------------
+
+
+def test_a_shard_cannot_make_the_hub_hash_far_more_than_it_names(hub, alice, repo_id):
+    """Each file of a shard is rebuilt and hashed. 100 prefixes of one LZ4 xorb of 1,000
+    chunks (600 KB uploaded, a 10 KB shard) made the hub decompress and hash 12 GB: 9 s of a
+    worker thread per request, days for a 64 MB shard."""
+    body, chunks, xorb = _xorb(1000, compressible=True)
+    assert len(body) < 2_000_000
+    cas, write = _cas(hub, alice.token, repo_id, "write")
+    _upload_xorb(cas, write, body, xorb)
+    prefixes = [chunks[:k] for k in range(901, 1001)]
+    started = time.monotonic()
+    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, prefixes), headers=write, timeout=300)
+    assert r.status_code == 400, r.text
+    assert "at most 16 times" in r.json()["error"]
+    assert time.monotonic() - started < 5
+    # The same file named over and over is proven and hashed once.
+    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks] * 500), headers=write)
+    assert r.status_code == 200, r.text
+    # Files sharing their chunks within the bound still register (checkpoints of one tune).
+    r = httpx.post(
+        f"{cas}/v1/shards",
+        content=_shard(xorb, [chunks[:k] for k in range(990, 1000)]),
+        headers=write,
+        timeout=300,
+    )
+    assert r.status_code == 200, r.text
