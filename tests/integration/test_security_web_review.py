@@ -149,3 +149,16 @@ def test_git_folders_are_refused_at_any_depth_and_in_any_case(web: Browser, path
     assert ".git is reserved" in response.text
     tree = httpx.get(f"{web.client.base_url}/api/models/{name}/hooks/tree/main?recursive=1")
     assert [e["path"] for e in tree.json()] == [".gitattributes"]
+
+
+def test_commit_messages_are_bounded_for_the_pages_that_list_them(web: Browser, hub: str):
+    """Before: a 1 MB summary per commit made a repo's history page 50 MB for every view."""
+    name = web.sign_up()
+    web.new_repo(name, "talk")
+    long = web.post(f"/{name}/talk/edit", {"content": "# Mine", "summary": "S" * 1001})
+    assert long.status_code == 400 and "at most 1,000 characters" in long.text
+    assert "# Mine" in long.text  # the card typed is kept
+    fine = web.post(f"/{name}/talk/edit", {"content": "# Mine", "summary": "S" * 1000})
+    assert fine.status_code == 303
+    history = web.client.get(f"/{name}/talk/commits/main")
+    assert history.status_code == 200 and "S" * 1000 in history.text

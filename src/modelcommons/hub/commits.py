@@ -34,6 +34,11 @@ from modelcommons.storage.git import TreeLeaf
 
 MAX_REBASES = 10
 CARD_PATH = "README.md"
+# Every history page lists 50 titles and every file list one per file, for anyone to read:
+# a 1 MB summary made a repo's history page 50 MB. Git has no limit; these leave room for
+# any real message.
+MAX_SUMMARY_CHARS = 1_000
+MAX_DESCRIPTION_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,19 @@ class _Blob:
     lfs_sha256: str | None = None
     pointer_size: int | None = None
     xet_hash: str | None = None
+
+
+def require_message_size(summary: str, description: str) -> None:
+    """Refuse a commit message past what its pages show (they show it to anyone who can read)."""
+    for what, text, cap in (
+        ("summary", summary, MAX_SUMMARY_CHARS),
+        ("description", description, MAX_DESCRIPTION_CHARS),
+    ):
+        if len(text.strip()) > cap:
+            raise InvalidInputError(
+                f"A commit {what} may be at most {cap:,} characters, this one has "
+                f"{len(text.strip()):,}; put the rest in a file."
+            )
 
 
 def require_operation_count(count: int) -> None:
@@ -269,6 +287,7 @@ def create_commit(
     """Commit `operations` on `branch`; see the module docstring for concurrency."""
     if not summary.strip():
         summary = "Update files"
+    require_message_size(summary, description)
     ref = refs.branch_ref(branch)
     require_operation_count(len(operations))
     with read_session() as session:
