@@ -18,7 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Repo, StoredObject
-from modelcommons.errors import InvalidInputError, NotFoundError, UnauthorizedError
+from modelcommons.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
 from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
 from modelcommons.hub.accounts import Principal
@@ -33,6 +38,10 @@ from modelcommons.storage.base import upload_part_key
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
 UPLOADS = "/lfs/uploads/{oid}"
+# Objects per batch (git-lfs sends 100, huggingface_hub 256): each large upload's answer is a
+# signed URL per part, so 100,000 objects of 50 GB in a 10 MB body asked for 9 million URLs,
+# gigabytes of answer built in memory; the LFS API's answer to too many objects is a 413.
+MAX_BATCH_OBJECTS = 1000
 
 
 def _signed(base: str, path: str, *parts: object, size: int, **who: int) -> str:
@@ -150,6 +159,10 @@ async def _batch(
     operation = body.get("operation")
     if operation not in ("upload", "download") or not isinstance(body.get("objects"), list):
         raise InvalidInputError("An LFS batch needs 'operation' (upload|download) and 'objects'.")
+    if len(body["objects"]) > MAX_BATCH_OBJECTS:
+        raise PayloadTooLargeError(
+            f"An LFS batch names at most {MAX_BATCH_OBJECTS} objects; send the rest in another."
+        )
     need = "write" if operation == "upload" else "read"
 
     def answer() -> dict[str, Any]:
