@@ -162,3 +162,24 @@ def test_commit_messages_are_bounded_for_the_pages_that_list_them(web: Browser, 
     assert fine.status_code == 303
     history = web.client.get(f"/{name}/talk/commits/main")
     assert history.status_code == 200 and "S" * 1000 in history.text
+
+
+@pytest.mark.parametrize("filename", ["model\u202egnp.exe", "a\u2028b.txt", "a\x85b.txt"])
+def test_file_names_that_read_as_other_names_are_refused(web: Browser, filename: str):
+    """Before: a bidirectional override made `model\\u202egnp.exe` show as `modelexe.png` in
+    every file list (C1 controls and line separators passed too)."""
+    name = web.sign_up()
+    web.new_repo(name, "names")
+    token = web.csrf(f"/{name}/names/upload")
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+        f'--b\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n\r\n'
+        "MZ\r\n--b--\r\n"
+    ).encode()
+    response = web.client.post(
+        f"/{name}/names/upload",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 400, response.text[:300]
+    assert "no control characters" in response.text

@@ -33,7 +33,10 @@ RESERVED_NAMES = frozenset(
 )
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # git refuses them in refs; in paths they only mislead
+# Control characters (git refuses them in refs; in paths they only mislead), and those that
+# make a name read as another on a page: line breaks and bidirectional overrides, by which
+# `model\u202egnp.exe` shows as `modelexe.png`.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 MAX_PATH = 1000
 # The largest id or offset that every database we run on takes (PostgreSQL's integer):
 # a bigger number from a client is refused before it reaches one.
