@@ -7,13 +7,21 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import lz4.frame
 import pytest
 
 from modelcommons.hub.xet import format
+from modelcommons.jobs.sandbox import child_env, child_task
+
+ROOT = Path(__file__).resolve().parents[2]
+GiB = 1024**3
 
 HUGE = "9" * 5000  # more digits than int() takes
 
@@ -184,3 +192,41 @@ def test_an_lfs_batch_names_a_bounded_number_of_objects(hub, alice, repo_id):
     r = batch(256)  # what huggingface_hub sends at once
     assert r.status_code == 200
     assert len(r.json()["objects"]) == 256
+
+
+# -- Job children -----------------------------------------------------------------------
+
+
+def allocate(args: dict[str, Any], *, token: str | None, report: Any) -> dict[str, Any]:
+    """A job child's work that asks for as much memory as a hostile model's sizes would."""
+    held = bytearray(args["bytes"])  # mapped, never touched: costs nothing when allowed
+    return {"allocated": len(held)}
+
+
+def _child(task: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+    """Run the real job child on `task`; its answers."""
+    env = {**child_env(folder), "PYTHONPATH": str(ROOT)}
+    (folder / "tmp").mkdir(exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelcommons.jobs.child"],
+        input=json.dumps(task).encode(),
+        capture_output=True,
+        cwd=folder,
+        env=env,
+        timeout=120,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_a_job_child_cannot_take_the_machines_memory(tmp_path):
+    """A job's memory was bounded by nothing: a model whose config names huge sizes (an
+    image size, a vocabulary) made the child allocate until the machine, hub included, ran
+    out. The child now caps its data at the limit the worker hands it."""
+    task = child_task(f"{__name__}:allocate", {"bytes": 3 * GiB}, None)
+    assert 0 < task["memory"] <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    answers = _child({**task, "memory": 1 * GiB}, tmp_path)
+    errors = [a["error"] for a in answers if "error" in a]
+    assert errors and errors[0]["type"] == "MemoryError", answers
+    # Within the limit, the same work goes through.
+    answers = _child({**task, "args": {"bytes": 64 * 1024**2}, "memory": 1 * GiB}, tmp_path)
+    assert {"result": {"allocated": 64 * 1024**2}} in answers, answers

@@ -1,9 +1,10 @@
 """A job's child process, `python -m modelcommons.jobs.child`, started by jobs/sandbox.py.
 
 It reads one task as JSON on stdin: `{"target": "module:function", "args": {...}, "token":
-..., "parent": pid}`, calls `function(args, token=..., report=...)` and answers in JSON lines
-on its stdout: `{"progress": f, "line": s, "log": bool}` while it works, then `{"result":
-{...}}` or `{"error": {"type": ..., "message": ...}}`. Whatever the libraries print goes to
+..., "parent": pid, "memory": bytes}`, caps its memory, calls `function(args, token=...,
+report=...)` and answers in JSON lines on its stdout: `{"progress": f, "line": s, "log":
+bool}` while it works, then `{"result": {...}}` or `{"error": {"type": ..., "message":
+...}}`. Whatever the libraries print goes to
 stderr, so it cannot be taken for an answer. It has none of the hub's settings, so it talks
 to the hub over HTTP with the job's token, like any client, and before it imports the work
 it confines itself to its folder (jobs/confine.py).
@@ -15,6 +16,7 @@ import ctypes
 import importlib
 import json
 import os
+import resource
 import signal
 import sys
 import traceback
@@ -54,11 +56,24 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
+def _limit_memory(limit: int) -> None:
+    """Cap what the child may allocate (its data: heap and private mappings, not the model
+    files it maps read-only) before any work runs: past it, allocations fail with a
+    MemoryError instead of taking the machine. A lowered hard limit cannot be raised again."""
+    if limit <= 0 or not hasattr(resource, "RLIMIT_DATA"):
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
 def main() -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     task = json.loads(sys.stdin.read())
     _die_with(int(task["parent"]))
+    _limit_memory(int(task.get("memory") or 0))
     report = Report(answers)
     if not confine(Path.cwd()):
         report.log(0.0, "This kernel has no Landlock: the job's files are not confined.")

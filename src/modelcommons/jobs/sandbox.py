@@ -79,6 +79,24 @@ def child_env(folder: Path) -> dict[str, str]:
     return env
 
 
+def memory_limit() -> int:
+    """The most memory a job's child may take: half of the machine's. A model's files decide
+    how much its loading allocates (a config's sizes, an image size), and without a bound one
+    job could take the whole machine, the hub with it."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+
+
+def child_task(target: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+    """What the child reads on its standard input (see jobs/child.py)."""
+    return {
+        "target": target,
+        "args": args,
+        "token": token,
+        "parent": os.getpid(),
+        "memory": memory_limit(),
+    }
+
+
 def run_in_child(
     target: str,
     args: dict[str, Any],
@@ -103,7 +121,7 @@ def run_in_child(
                 process_group=0,
             )
             try:
-                task = {"target": target, "args": args, "token": token, "parent": os.getpid()}
+                task = child_task(target, args, token)
                 assert child.stdin is not None and child.stdout is not None  # PIPE above
                 child.stdin.write(json.dumps(task).encode())
                 child.stdin.close()
