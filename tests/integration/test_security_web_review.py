@@ -4,11 +4,15 @@ each driven over HTTP as a browser (or a script posing as one) would."""
 from __future__ import annotations
 
 import time
+import uuid
+import warnings
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from huggingface_hub import HfApi
 
+from tests.integration.conftest import User
 from tests.integration.test_web_forms import HTML, Browser
 
 pytestmark = pytest.mark.web
@@ -183,3 +187,29 @@ def test_file_names_that_read_as_other_names_are_refused(web: Browser, filename:
     )
     assert response.status_code == 400, response.text[:300]
     assert "no control characters" in response.text
+
+
+def test_a_card_with_many_results_cannot_exhaust_the_leaderboards(hub: str, alice: User):
+    """Before: every leaderboard view joined each result to its model's row, card included,
+    so one card of 15,000 results and 1.3 MB took the server past 20 GB (killed) on a single
+    anonymous view of /leaderboards, and again on every view after. A card's results are
+    capped, and each model is read once."""
+    rid = f"{alice.name}/many-{uuid.uuid4().hex[:6]}"
+    api = HfApi(endpoint=hub, token=alice.token)
+    api.create_repo(rid)
+    metrics = ", ".join(f"{{type: m{i:04d}-{rid}, value: 0.5}}" for i in range(1500))
+    card = (
+        "---\n"
+        f"padding: {'x' * 600_000}\n"
+        "model-index:\n- name: many\n  results:\n  - task: {type: text-classification}\n"
+        f"    dataset: {{name: lots, type: lots}}\n    metrics: [{metrics}]\n"
+        "---\n# Many\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the client's card validation has opinions
+        api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=rid)
+    started = time.monotonic()
+    page = httpx.get(f"{hub}/leaderboards", headers=HTML, timeout=120)
+    assert page.status_code == 200
+    assert time.monotonic() - started < 5
+    assert page.text.count(f"-{rid}</a>") == 1000

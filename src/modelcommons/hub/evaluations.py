@@ -4,10 +4,11 @@ results measured by the hub's own workers at recorded commits."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Evaluation, Repo
@@ -17,6 +18,9 @@ from modelcommons.hub.repos import can_see, find_repo
 
 # Metrics where a smaller number is the better result; everything else sorts high first.
 LOWER_IS_BETTER = ("loss", "perplexity", "error", "mse", "mae", "rmse", "wer", "cer")
+# The self-reported results indexed from one card (a real model-index holds a few dozen):
+# each is a row that every leaderboard view reads.
+MAX_SELF_REPORTED = 1000
 
 
 def lower_is_better(metric: str) -> bool:
@@ -63,7 +67,7 @@ def index_self_reported(session: Session, repo: Repo) -> None:
     session.execute(
         delete(Evaluation).where(Evaluation.model_id == repo.id, Evaluation.verified.is_(False))
     )
-    for result in _results(repo.card_data):
+    for result in _results(repo.card_data)[:MAX_SELF_REPORTED]:
         dataset = find_repo(session, "dataset", result["dataset"])
         session.add(
             Evaluation(
@@ -131,9 +135,8 @@ class Board:
 
 def boards(session: Session, principal: Principal) -> list[Board]:
     """Every (task, dataset, metric) with at least one result one may see."""
-    stmt = select(Evaluation, Repo).join(Repo, Repo.id == Evaluation.model_id)
     counts: dict[tuple[str, str, str], set[int]] = {}
-    for evaluation, model in session.execute(stmt):
+    for model, evaluation in _with_models(session, select(Evaluation)):
         if can_see(principal, model) and _shown(session, principal, evaluation):
             key = (
                 evaluation.task,
@@ -142,6 +145,22 @@ def boards(session: Session, principal: Principal) -> list[Board]:
             )
             counts.setdefault(key, set()).add(model.id)
     return [Board(t, d, m, len(ids)) for (t, d, m), ids in sorted(counts.items())]
+
+
+def _with_models(session: Session, stmt: Select[Evaluation]) -> Iterator[tuple[Repo, Evaluation]]:
+    """Each evaluation with its model, each model read once: a join would repeat the model's
+    row, card included, for every one of its results (15,000 results of one 1.3 MB card
+    took the server past 20 GB on one view of /leaderboards). The models and datasets read
+    are held here, as the session's identity map holds them only while someone does, so
+    that `_dataset` finds them there instead of asking the database once per result."""
+    held: dict[int, Repo | None] = {}
+    for evaluation in session.scalars(stmt):
+        for repo_id in (evaluation.model_id, evaluation.dataset_id):
+            if repo_id is not None and repo_id not in held:
+                held[repo_id] = session.get(Repo, repo_id)
+        model = held[evaluation.model_id]
+        if model is not None:
+            yield model, evaluation
 
 
 def _dataset(session: Session, principal: Principal, evaluation: Evaluation) -> Repo | None:
@@ -198,10 +217,8 @@ def board_entries(session: Session, principal: Principal, query: BoardQuery) -> 
     found = find_repo(session, "dataset", query.dataset)
     if found is not None and not can_see(principal, found):  # not even by an old name
         found = None
-    stmt = (
-        select(Evaluation, Repo)
-        .join(Repo, Repo.id == Evaluation.model_id)
-        .where(Evaluation.task == query.task, Evaluation.metric == query.metric)
+    stmt = select(Evaluation).where(
+        Evaluation.task == query.task, Evaluation.metric == query.metric
     )
     named = Evaluation.dataset_name == query.dataset
     stmt = stmt.where((Evaluation.dataset_id == found.id) | named if found else named)
@@ -209,7 +226,7 @@ def board_entries(session: Session, principal: Principal, query: BoardQuery) -> 
         stmt = stmt.where(Evaluation.verified.is_(True))
     entries = [
         Entry(model, e)
-        for e, model in session.execute(stmt)
+        for model, e in _with_models(session, stmt)
         if can_see(principal, model) and _shown(session, principal, e)
     ]
     sign = 1 if query.ascending else -1
