@@ -39,12 +39,26 @@ def main() -> None:
         typer.secho(f"Error: {exc.message}", err=True, fg="red")
         sys.exit(1)
     except Exception as exc:
-        import httpx
-
-        if not isinstance(exc, httpx.TransportError):
+        message = _hub_failure(exc)
+        if message is None:
             raise
-        typer.secho(f"Error: cannot reach the hub ({exc}). Is it running?", err=True, fg="red")
+        typer.secho(f"Error: {message}", err=True, fg="red")
         sys.exit(1)
+
+
+def _hub_failure(exc: Exception) -> str | None:
+    """One line for a hub that cannot be reached or refused a request; None for a bug."""
+    import httpx
+
+    if isinstance(exc, httpx.TransportError):
+        return f"cannot reach the hub ({exc}). Is it running?"
+    try:
+        from huggingface_hub.errors import HfHubHTTPError
+    except ImportError:  # the HF client comes with the ml extra
+        return None
+    if isinstance(exc, HfHubHTTPError):
+        return f"the hub refused: {str(exc).splitlines()[0]}"
+    return None
 
 
 if __name__ == "__main__":

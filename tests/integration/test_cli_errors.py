@@ -1,0 +1,26 @@
+"""The CLI answers a hub's refusal with one line, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+from huggingface_hub import HfApi
+
+
+def test_a_refused_download_is_one_line(hub, alice, bob):
+    private = f"{bob.name}/hidden-{uuid.uuid4().hex[:8]}"
+    HfApi(endpoint=hub, token=bob.token).create_repo(private, private=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "modelcommons.cli.main", "run", private, "a review"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_ENDPOINT": hub, "HF_TOKEN": alice.token},
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: the hub refused: 404"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
