@@ -230,3 +230,37 @@ def test_a_job_child_cannot_take_the_machines_memory(tmp_path):
     # Within the limit, the same work goes through.
     answers = _child({**task, "args": {"bytes": 64 * 1024**2}, "memory": 1 * GiB}, tmp_path)
     assert {"result": {"allocated": 64 * 1024**2}} in answers, answers
+
+
+# -- Cards ------------------------------------------------------------------------------
+
+
+def _big_front_matter(keys: int) -> str:
+    return "---\n" + "\n".join(f"k{i}: v" for i in range(keys)) + "\n---\n# Card\n"
+
+
+def test_a_huge_front_matter_is_not_parsed(hub, api, repo_id, alice):
+    """PyYAML reads about 200 KB a second: a 3 MB front matter took 15 s to check, for
+    anyone, through validate-yaml (a 10 MB body, 50 s), and as long in a commit's write
+    transaction, which every other commit, log-in and job waited for."""
+    card = _big_front_matter(300_000)
+    assert len(card) > 3_000_000
+    started = time.monotonic()
+    r = httpx.post(f"{hub}/api/validate-yaml", json={"content": card}, timeout=120)
+    assert r.status_code == 200
+    assert time.monotonic() - started < 3
+    [warning] = r.json()["warnings"]
+    assert "over 500,000 characters" in warning["message"]
+    started = time.monotonic()
+    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id)
+    assert time.monotonic() - started < 5
+    r = httpx.get(f"{hub}/api/models/{repo_id}", headers=_auth(alice.token))
+    assert r.status_code == 200 and not r.json().get("cardData")
+    # A card of ordinary size is still indexed, by the same commit path.
+    api.upload_file(
+        path_or_fileobj=b"---\nlicense: mit\ntags: [small]\n---\n# Card\n",
+        path_in_repo="README.md",
+        repo_id=repo_id,
+    )
+    info = httpx.get(f"{hub}/api/models/{repo_id}", headers=_auth(alice.token)).json()
+    assert "license:mit" in info["tags"] and "small" in info["tags"]

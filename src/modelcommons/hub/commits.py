@@ -244,12 +244,17 @@ def _all_rows(session: Session, repo: Repo, sha: str | None) -> dict[str, FileEn
     return {e.path: e for e in session.scalars(stmt)}
 
 
-def _index_card(session: Session, repo: Repo, files: dict[str, _Blob]) -> None:
+def _read_card(files: dict[str, _Blob]) -> tuple[cards.CardMetadata, str]:
+    """The card of a commit's files and its text. Parsed before the write transaction:
+    parsing YAML is slow, and nothing should hold the write lock others wait for."""
     card_blob = files.get(CARD_PATH)
     text = ""
     if card_blob is not None and not card_blob.lfs_sha256:
         text = get_git().blob_data(card_blob.blob_id).decode("utf-8", errors="replace")
-    card = cards.parse_card(text)
+    return cards.parse_card(text), text
+
+
+def _index_card(session: Session, repo: Repo, card: cards.CardMetadata, text: str) -> None:
     lineage_before = (repo.license, repo.base_models, repo.datasets)
     repo.card_data, repo.card_error = card.data, card.error
     repo.license, repo.pipeline_tag, repo.library_name = (
@@ -314,6 +319,8 @@ def create_commit(
             message=message + "\n",
             timestamp=int(time.time()),
         )
+        on_main = ref == refs.HEADS + refs.DEFAULT_BRANCH
+        card = _read_card(files) if on_main and (CARD_PATH in changes or head is None) else None
         with write_session() as session:
             repo = session.get(Repo, repo_id)
             assert repo is not None
@@ -337,10 +344,10 @@ def create_commit(
                 session.execute(
                     insert(FileEntry), _index_rows(repo, sha, files, tree_ids, parent_rows)
                 )
-            if ref == refs.HEADS + refs.DEFAULT_BRANCH:
+            if on_main:
                 repo.last_modified = utcnow()
-                if CARD_PATH in changes or head is None:
-                    _index_card(session, repo, files)
+                if card is not None:
+                    _index_card(session, repo, *card)
             added = [p for p, b in changes.items() if b is not None]
             job_ids = scans.queue_scans(session, [(p, files[p]) for p in added])
         jobs.dispatch(job_ids)
