@@ -213,3 +213,21 @@ def test_a_card_with_many_results_cannot_exhaust_the_leaderboards(hub: str, alic
     assert page.status_code == 200
     assert time.monotonic() - started < 5
     assert page.text.count(f"-{rid}</a>") == 1000
+
+
+def test_small_files_held_in_memory_by_one_upload_are_bounded(web: Browser):
+    """Before: text files under 10 MiB go into git whole, and the form kept every one in
+    memory until its commit, up to the upload limit (50 GB by default) in one request."""
+    name = web.sign_up()
+    web.new_repo(name, "many")
+    chunk = b"line of text\n" * (9 * MiB // 13)
+    files = [("files", (f"part-{i:02d}.txt", chunk)) for i in range(15)]  # 135 MiB
+    response = web.client.post(
+        f"/{name}/many/upload", data={"csrf": web.csrf()}, files=files, timeout=120
+    )
+    assert response.status_code == 413, response.text[:300]
+    assert "at most 128 MiB of small text files" in response.text
+    fewer = web.client.post(
+        f"/{name}/many/upload", data={"csrf": web.csrf()}, files=files[:3], timeout=120
+    )
+    assert fewer.status_code == 303

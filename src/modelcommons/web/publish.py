@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.errors import CommonsError, InvalidInputError
+from modelcommons.errors import CommonsError, InvalidInputError, PayloadTooLargeError
 from modelcommons.hub import commits, files, likes, repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH, AddFile, AddLfsFile, Operation
@@ -30,6 +30,9 @@ from modelcommons.web.repo_pages import RepoAddress, RepoView, open_repo, read_c
 
 router = APIRouter(include_in_schema=False)
 READ_BLOCK = 1024 * 1024
+# Regular files go into git whole, so one upload holds them in memory until its commit: the
+# API caps their base64 at 512 MiB a commit (MAX_COMMIT_PAYLOAD), the form at this.
+MAX_REGULAR_BYTES = 128 * 1024 * 1024
 NEW_CARD = "---\nlicense: {license}\n---\n\n# {name}\n\nDescribe what this {kind} is for.\n"
 
 
@@ -118,13 +121,20 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield block
 
 
-async def _operation(upload: UploadFile, path: str, patterns: list[str]) -> Operation:
+async def _operation(
+    upload: UploadFile, path: str, patterns: list[str], regular_bytes: int
+) -> Operation:
     """A regular file's bytes go into git; an LFS file streams to the store, hashed on the
-    way, and only its pointer goes into git."""
+    way, and only its pointer goes into git. `regular_bytes`: those of the files before."""
     sample = await upload.read(512)
     size = upload.size if upload.size is not None else 0
     await upload.seek(0)
     if upload_mode(path, size=size, sample=sample, patterns=patterns) == "regular":
+        if regular_bytes + size > MAX_REGULAR_BYTES:
+            raise PayloadTooLargeError(
+                f"One upload takes at most {MAX_REGULAR_BYTES // 2**20} MiB of small text "
+                "files (each under 10 MiB, kept in git); upload the rest in another one."
+            )
         return AddFile(path, await upload.read())
     store = get_store()
     staged, sha256, size = await receive_stream(
@@ -175,12 +185,13 @@ def _page_routes(prefix: str, repo_type: str) -> None:
                 raise InvalidInputError("Choose at least one file to upload.")
             folder = text(form, "folder").strip("/")
             patterns = lfs_patterns(await run_in_threadpool(_gitattributes, view))
-            operations = [
-                await _operation(
-                    f, f"{folder}/{f.filename}" if folder else str(f.filename), patterns
-                )
-                for f in chosen
-            ]
+            operations: list[Operation] = []
+            regular = 0
+            for f in chosen:
+                path = f"{folder}/{f.filename}" if folder else str(f.filename)
+                operations.append(await _operation(f, path, patterns, regular))
+                if isinstance(operations[-1], AddFile):
+                    regular += f.size or 0
             names = ", ".join(str(f.filename) for f in chosen)
             summary = text(form, "summary") or f"Upload {names}"[:200]
             await run_in_threadpool(_commit, principal, view.repo, operations, summary=summary)
