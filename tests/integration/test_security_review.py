@@ -19,6 +19,7 @@ import pytest
 
 from modelcommons.hub.xet import format
 from modelcommons.jobs.sandbox import child_env, child_task
+from tests.integration.conftest import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 GiB = 1024**3
@@ -264,3 +265,42 @@ def test_a_huge_front_matter_is_not_parsed(hub, api, repo_id, alice):
     )
     info = httpx.get(f"{hub}/api/models/{repo_id}", headers=_auth(alice.token)).json()
     assert "license:mit" in info["tags"] and "small" in info["tags"]
+
+
+# -- Listings ---------------------------------------------------------------------------
+
+
+def test_a_full_listing_pages_by_siblings(hub):
+    """`full=true` listed every file of up to 1,000 repos in one anonymous answer: repos of
+    25,000 files each (a commit's cap) made it millions of siblings. A page now stops at
+    the repo that passes 100,000 siblings, and its Link names the rest."""
+    from huggingface_hub import HfApi
+
+    owner = make_user(hub)
+    headers = {**_auth(owner.token), "Content-Type": "application/x-ndjson"}
+    for n in range(5):
+        name = f"{owner.name}/many-{n}"
+        httpx.post(
+            f"{hub}/api/repos/create", json={"name": name}, headers=_auth(owner.token)
+        ).raise_for_status()
+        lines = [{"key": "header", "value": {"summary": "many files"}}]
+        lines += [
+            {"key": "file", "value": {"path": f"d{i % 100}/f{i}.txt", "content": "eA=="}}
+            for i in range(24_999)
+        ]
+        r = httpx.post(
+            f"{hub}/api/models/{name}/commit/main",
+            content="\n".join(json.dumps(line) for line in lines),
+            headers=headers,
+            timeout=120,
+        )
+        assert r.status_code == 200, r.text
+    r = httpx.get(f"{hub}/api/models", params={"author": owner.name, "full": "true"}, timeout=120)
+    assert r.status_code == 200
+    first = r.json()
+    assert sum(len(item["siblings"]) for item in first) <= 100_000 + 25_000
+    assert len(first) < 5 and 'rel="next"' in r.headers["link"]
+    # The real client follows the Link and gets every repo with all its files.
+    models = list(HfApi(endpoint=hub).list_models(author=owner.name, full=True))
+    assert sorted(m.id for m in models) == [f"{owner.name}/many-{n}" for n in range(5)]
+    assert all(len(m.siblings or []) == 25_000 for m in models)  # with .gitattributes

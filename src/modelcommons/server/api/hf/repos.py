@@ -28,6 +28,10 @@ from modelcommons.server.deps import (
 
 router = APIRouter()
 MAX_PAGE = 1000
+# Siblings one page of `full=true` lists: a page stops at the repo that passes it, and its
+# Link names the rest. 1,000 repos of 25,000 files each (a commit's cap) made one anonymous
+# listing load and send 25 million.
+MAX_SIBLINGS_PER_PAGE = 100_000
 
 
 def _repo_id(body: dict[str, Any], key: str = "name") -> str:
@@ -111,7 +115,10 @@ def _tags_by_repo(session: Session, repos: list[Repo]) -> dict[int, list[str]]:
     return tags
 
 
-def _main_files(session: Session, repos: list[Repo]) -> dict[int, tuple[str, list[FileEntry]]]:
+def _main_files(
+    session: Session, repos: list[Repo]
+) -> tuple[list[Repo], dict[int, tuple[str, list[FileEntry]]]]:
+    """The repos whose files fit in one page (the first always does), and their files."""
     heads = dict(
         session.execute(
             select(Ref.repo_id, Ref.target).where(
@@ -119,11 +126,18 @@ def _main_files(session: Session, repos: list[Repo]) -> dict[int, tuple[str, lis
             )
         ).all()
     )
-    return {
-        repo.id: (heads[repo.id], list(files_at(session, repo, heads[repo.id]).values()))
-        for repo in repos
-        if repo.id in heads
-    }
+    files: dict[int, tuple[str, list[FileEntry]]] = {}
+    listed = 0
+    for count, repo in enumerate(repos):
+        if listed >= MAX_SIBLINGS_PER_PAGE:
+            return repos[:count], files
+        if repo.id in heads:
+            files[repo.id] = (
+                heads[repo.id],
+                list(files_at(session, repo, heads[repo.id]).values()),
+            )
+            listed += len(files[repo.id][1])
+    return repos, files
 
 
 @router.get("/api/{types}")
@@ -149,8 +163,10 @@ def list_repos(
     )
     with read_session() as session:
         repos, more = hub_repos.list_repos(session, principal, repo_type, query)
+        found = len(repos)
+        repos, heads = _main_files(session, repos) if is_true(full) else (repos, {})
+        cut = len(repos) < found  # the page's siblings ran out: the rest on the next page
         tags = _tags_by_repo(session, repos)
-        heads = _main_files(session, repos) if is_true(full) else {}
         items = []
         for repo in repos:
             item = shapes.repo_summary(repo, tags[repo.id])
@@ -161,7 +177,7 @@ def list_repos(
                 item["sha"] = sha
                 item["siblings"] = [shapes.sibling(f, blobs=False) for f in files]
             items.append(item)
-    if more and (limit is None or limit > page):
+    if cut or (more and (limit is None or limit > page)):
         response.headers["Link"] = next_link(request, base, offset=offset + len(repos))
     return items
 
