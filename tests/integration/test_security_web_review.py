@@ -232,3 +232,11 @@ def test_small_files_held_in_memory_by_one_upload_are_bounded(web: Browser):
         f"/{name}/many/upload", data={"csrf": web.csrf()}, files=files[:3], timeout=120
     )
     assert fewer.status_code == 303
+
+
+@pytest.mark.parametrize("token_id", ["99999999999999999999", "2147483648", "0"])
+def test_revoking_a_token_by_an_impossible_id_is_a_404(web: Browser, token_id: str):
+    """Before: an id past the database's integer made the revoke form a 500."""
+    web.sign_up()
+    response = web.post(f"/settings/tokens/{token_id}/delete", {})
+    assert response.status_code == 404

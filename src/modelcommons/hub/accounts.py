@@ -19,7 +19,7 @@ from modelcommons.errors import (
     PermissionDeniedError,
     UnauthorizedError,
 )
-from modelcommons.hub.names import validate_namespace
+from modelcommons.hub.names import MAX_INTEGER, validate_namespace
 
 ROLES = ("read", "write", "admin")
 TOKEN_ROLES = ("read", "write")
@@ -208,6 +208,8 @@ def list_tokens(session: Session, user: Account) -> list[Token]:
 
 def revoke_token(session: Session, user: Account, token_id: int) -> None:
     """Delete one of the user's tokens; clients using it get 401 from the next request."""
+    if not 0 < token_id <= MAX_INTEGER:  # the database would refuse it with a 500
+        raise NotFoundError("No such token.")
     result = session.execute(delete(Token).where(Token.id == token_id, Token.user_id == user.id))
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFoundError("No such token.")
