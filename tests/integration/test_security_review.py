@@ -304,3 +304,70 @@ def test_a_full_listing_pages_by_siblings(hub):
     models = list(HfApi(endpoint=hub).list_models(author=owner.name, full=True))
     assert sorted(m.id for m in models) == [f"{owner.name}/many-{n}" for n in range(5)]
     assert all(len(m.siblings or []) == 25_000 for m in models)  # with .gitattributes
+
+
+# -- Xet reads --------------------------------------------------------------------------
+
+
+def _commit_lfs(hub: str, token: str, repo_id: str, files: dict[str, bytes]) -> None:
+    lines: list[dict[str, Any]] = [{"key": "header", "value": {"summary": "xet files"}}]
+    lines += [
+        {"key": "lfsFile", "value": {"path": path, "oid": hashlib.sha256(data).hexdigest()}}
+        for path, data in files.items()
+    ]
+    r = httpx.post(
+        f"{hub}/api/models/{repo_id}/commit/main",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={**_auth(token), "Content-Type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo_id):
+    """A xorb holds the chunks of every file uploaded with it. A reconstruction's URL was
+    signed for the whole xorb, so reading a public file that shares a xorb with a private
+    one (published from the same upload, deduplicated) got the private file's bytes too."""
+    public = b"P" * 4096
+    secret = b"S" * 4092 + b"KEY!"
+    body = b""
+    for data in (public, secret):
+        size = len(data).to_bytes(3, "little")
+        body += format.CHUNK_HEADER.pack(0, size, 0, size) + data
+    chunks = [(format.chunk_hash(public), 4096), (format.chunk_hash(secret), 4096)]
+    xorb = format.xorb_hash(chunks)
+    private = f"{alice.name}/private-{os.urandom(4).hex()}"
+    r = httpx.post(
+        f"{hub}/api/repos/create",
+        json={"name": private, "private": True},
+        headers=_auth(alice.token),
+    )
+    r.raise_for_status()
+    cas, write = _cas(hub, alice.token, private, "write")
+    _upload_xorb(cas, write, body, xorb)
+    shard = format.SHARD_TAG + struct.pack("<QQ", 2, 0)
+    for index, (digest, size) in enumerate(chunks):
+        shard += format.file_hash([(digest, size)]) + struct.pack("<II", 0, 1) + bytes(8)
+        shard += xorb + struct.pack("<IIII", 0, size, index, index + 1)
+    shard += format.BOOKEND + bytes(16) + format.BOOKEND + bytes(16)
+    assert httpx.post(f"{cas}/v1/shards", content=shard, headers=write).status_code == 200
+    _commit_lfs(hub, alice.token, private, {"public.bin": public, "secret.bin": secret})
+    # Alice publishes the public file: her client proves it from the chunks it already has.
+    _, write = _cas(hub, alice.token, repo_id, "write")
+    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks[:1]]), headers=write)
+    assert r.status_code == 200, r.text
+    _commit_lfs(hub, alice.token, repo_id, {"public.bin": public})
+
+    _, read = _cas(hub, bob.token, repo_id, "read")
+    file_hex = format.to_hex(format.file_hash(chunks[:1]))
+    plan = httpx.get(f"{cas}/v1/reconstructions/{file_hex}", headers=read).json()
+    [fetch] = plan["fetch_info"][format.to_hex(xorb)]
+    url, span = fetch["url"], fetch["url_range"]
+    whole = httpx.get(url)
+    assert whole.status_code == 403 and b"KEY!" not in whole.content
+    too_much = httpx.get(url, headers={"Range": f"bytes={span['start']}-{len(body) - 1}"})
+    assert too_much.status_code == 403 and b"KEY!" not in too_much.content
+    r = httpx.get(url, headers={"Range": f"bytes={span['start']}-{span['end']}"})
+    assert r.status_code == 206 and r.content.endswith(public) and b"KEY!" not in r.content
+    tampered = url.replace(f"end={span['end']}", f"end={len(body) - 1}")
+    r = httpx.get(tampered, headers={"Range": f"bytes=0-{len(body) - 1}"})
+    assert r.status_code == 401 and b"KEY!" not in r.content

@@ -45,6 +45,12 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return start, end
 
 
+def requested_range(request: Request, size: int) -> tuple[int, int] | None | str:
+    """The one byte range a request asks of `size` bytes (start, end exclusive), None for
+    all of them (no Range, or one this server answers whole), or 'invalid'."""
+    return _parse_range(request.headers.get("range"), size)
+
+
 def wants_stream(request: Request) -> bool:
     """`?stream=true` asks the server for the bytes itself instead of a redirect to the store."""
     return request.query_params.get("stream", "").lower() in ("1", "true", "yes")

@@ -22,6 +22,7 @@ from modelcommons.db.models import FileEntry, XetXorb
 from modelcommons.errors import (
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     UnauthorizedError,
 )
 from modelcommons.hub.lfs import Uploader
@@ -29,7 +30,7 @@ from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
 from modelcommons.server import signing
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl
-from modelcommons.server.transfer import range_number, read_body, stream_object
+from modelcommons.server.transfer import range_number, read_body, requested_range, stream_object
 from modelcommons.storage import get_store
 
 router = APIRouter()
@@ -164,8 +165,12 @@ def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl)
     store = get_store()
     for term in terms:
         # Straight from the object store when it signs URLs; through this server otherwise.
+        # Through this server, the URL is good for the term's bytes only: a xorb also holds
+        # chunks of the other files uploaded with it, which may be private.
+        first, last = term.byte_start, term.byte_end - 1
+        signed = {"start": first, "end": last, **signing.sign("xorb", term.xorb, first, last)}
         url = store.presigned_url(cas.xorb_key(term.xorb)) or (
-            f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signing.sign('xorb', term.xorb))}"
+            f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signed)}"
         )
         fetch.setdefault(term.xorb, []).append(
             {
@@ -190,13 +195,27 @@ def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl)
 
 @router.get(CAS + "/xorbs/{hash_hex}")
 def fetch_xorb(
-    hash_hex: str, request: Request, exp: str | None = None, sig: str | None = None
+    hash_hex: str,
+    request: Request,
+    start: int | None = None,
+    end: int | None = None,
+    exp: str | None = None,
+    sig: str | None = None,
 ) -> Response:
-    signing.verify("xorb", hash_hex, exp=exp, sig=sig)
+    """The bytes [start, end] of a xorb that a reconstruction signed, asked for by Range
+    (as hf_xet does): never the rest of the xorb, which holds other files' chunks."""
+    if start is None or end is None:
+        raise UnauthorizedError("This URL is not signed.")
+    signing.verify("xorb", hash_hex, start, end, exp=exp, sig=sig)
     with read_session() as session:
         xorb = session.get(XetXorb, hash_hex)
     if xorb is None:
         raise NotFoundError(f"No xorb {hash_hex}.")
+    wanted = requested_range(request, xorb.size)
+    if not isinstance(wanted, tuple) or not start <= wanted[0] < wanted[1] <= end + 1:
+        raise PermissionDeniedError(
+            f"This URL is good for bytes {start}-{end} of the xorb: ask for them with Range."
+        )
     key, store = cas.xorb_key(hash_hex), get_store()
     return stream_object(
         request,
