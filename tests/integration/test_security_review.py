@@ -371,3 +371,25 @@ def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo
     tampered = url.replace(f"end={span['end']}", f"end={len(body) - 1}")
     r = httpx.get(tampered, headers={"Range": f"bytes=0-{len(body) - 1}"})
     assert r.status_code == 401 and b"KEY!" not in r.content
+
+
+def test_a_xorb_unpacks_to_a_bounded_size(hub, alice, repo_id):
+    """LZ4 packs 128 KiB of zeros in about 540 bytes: a 28 MB xorb unpacked to 6.5 GB,
+    decompressed and hashed in 3 s of one request (31 GB for the 128 MB a xorb may be);
+    hf_xet packs at most 64 MiB a xorb."""
+    zero = bytes(format.MAX_CHUNK_BYTES)
+    packed = lz4.frame.compress(zero)
+    header = format.CHUNK_HEADER.pack(
+        0, len(packed).to_bytes(3, "little"), 1, len(zero).to_bytes(3, "little")
+    )
+    count = 1100  # 144 MB unpacked, from 600 KB
+    xorb = format.xorb_hash([(format.chunk_hash(zero), len(zero))] * count)
+    cas, write = _cas(hub, alice.token, repo_id, "write")
+    r = httpx.post(
+        f"{cas}/v1/xorbs/default/{format.to_hex(xorb)}",
+        content=(header + packed) * count,
+        headers=write,
+        timeout=60,
+    )
+    assert r.status_code == 413, r.text
+    assert "unpacks to over" in r.json()["error"]

@@ -53,7 +53,7 @@ def ingest_xorb(hash_hex: str, body: bytes) -> bool:
     with read_session() as session:
         if session.get(XetXorb, hash_hex) is not None:
             return False
-    chunks = format.parse_xorb(body)
+    chunks = format.parse_xorb(body, max_unpacked=MAX_XORB_BYTES)
     actual = format.xorb_hash([(c.hash, c.size) for c in chunks])
     if actual != expected:
         raise InvalidInputError(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import blake3
 import lz4.frame
 
-from modelcommons.errors import InvalidInputError
+from modelcommons.errors import InvalidInputError, PayloadTooLargeError
 
 # Hash keys fixed by the protocol (data leaves, internal nodes, shard range verification).
 DATA_KEY = bytes(
@@ -275,11 +275,16 @@ def dedup_eligible(digest: bytes) -> bool:
     return int.from_bytes(digest[24:32], "little") % 1024 == 0
 
 
-def parse_xorb(body: bytes) -> list[XorbChunk]:
-    """Every chunk of a serialized xorb (a trailing footer, if any, is ignored)."""
-    chunks, offset, view = [], 0, memoryview(body)
+def parse_xorb(body: bytes, *, max_unpacked: int | None = None) -> list[XorbChunk]:
+    """Every chunk of a serialized xorb (a trailing footer, if any, is ignored), refused
+    once its chunks unpack past `max_unpacked` bytes: hf_xet packs at most 64 MiB, but LZ4
+    let a 128 MB upload unpack to 31 GB, decompressed and hashed in one request."""
+    chunks, offset, view, unpacked = [], 0, memoryview(body), 0
     while offset < len(body) and body[offset : offset + 7] != XORB_FOOTER_IDENT:
         data, end = read_chunk(view, offset)
+        unpacked += len(data)
+        if max_unpacked is not None and unpacked > max_unpacked:
+            raise PayloadTooLargeError(f"The xorb unpacks to over {max_unpacked} bytes.")
         chunks.append(XorbChunk(chunk_hash(data), offset, end, len(data)))
         offset = end
     if not chunks:
