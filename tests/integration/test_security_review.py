@@ -362,6 +362,7 @@ def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo
     plan = httpx.get(f"{cas}/v1/reconstructions/{file_hex}", headers=read).json()
     [fetch] = plan["fetch_info"][format.to_hex(xorb)]
     url, span = fetch["url"], fetch["url_range"]
+    assert url.startswith(f"{hub}/xet/xorbs/")  # never a store's URL for the whole object
     whole = httpx.get(url)
     assert whole.status_code == 403 and b"KEY!" not in whole.content
     too_much = httpx.get(url, headers={"Range": f"bytes={span['start']}-{len(body) - 1}"})

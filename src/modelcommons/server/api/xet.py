@@ -162,16 +162,13 @@ def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl)
         return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
     terms, skip = cas.plan(segments, start, end)
     fetch: dict[str, list[dict[str, Any]]] = {}
-    store = get_store()
     for term in terms:
-        # Straight from the object store when it signs URLs; through this server otherwise.
-        # Through this server, the URL is good for the term's bytes only: a xorb also holds
-        # chunks of the other files uploaded with it, which may be private.
+        # Through this server, never a store's presigned URL: the URL must be good for the
+        # term's bytes only, as a xorb also holds chunks of the other files uploaded with
+        # it, which may be private; a presigned URL opens the whole object.
         first, last = term.byte_start, term.byte_end - 1
         signed = {"start": first, "end": last, **signing.sign("xorb", term.xorb, first, last)}
-        url = store.presigned_url(cas.xorb_key(term.xorb)) or (
-            f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signed)}"
-        )
+        url = f"{base}{CAS}/xorbs/{term.xorb}?{urlencode(signed)}"
         fetch.setdefault(term.xorb, []).append(
             {
                 "range": {"start": term.chunk_start, "end": term.chunk_end},
