@@ -3,6 +3,7 @@ here failed before its fix (see the commit that added it)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -394,3 +395,30 @@ def test_a_xorb_unpacks_to_a_bounded_size(hub, alice, repo_id):
     )
     assert r.status_code == 413, r.text
     assert "unpacks to over" in r.json()["error"]
+
+
+# -- Regular files ----------------------------------------------------------------------
+
+
+def test_files_kept_in_git_stay_small(hub, api, repo_id, alice):
+    """A commit could hold a regular (git) file of hundreds of MB, inline; every download
+    and clone reads a git blob whole into the server's memory, so anonymous downloads of one
+    such file in a public repo took gigabytes. As on the Hub, files over 10 MiB go to LFS."""
+    big = base64.b64encode(b"x" * (10 * 1024**2 + 1)).decode()
+    lines = [
+        {"key": "header", "value": {"summary": "inline"}},
+        {"key": "file", "value": {"path": "big.txt", "content": big}},
+    ]
+    r = httpx.post(
+        f"{hub}/api/models/{repo_id}/commit/main",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+        timeout=60,
+    )
+    assert r.status_code == 413, r.text
+    assert "go through LFS" in r.json()["error"]
+    # The client sends such a file through LFS on its own, and small text files inline.
+    api.upload_file(path_or_fileobj=b"y" * (11 * 1024**2), path_in_repo="big.txt", repo_id=repo_id)
+    api.upload_file(path_or_fileobj=b"z" * 1024, path_in_repo="small.txt", repo_id=repo_id)
+    files = {f.rfilename: f for f in api.model_info(repo_id, files_metadata=True).siblings}
+    assert files["big.txt"].lfs is not None and files["small.txt"].lfs is None

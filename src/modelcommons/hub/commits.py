@@ -97,6 +97,19 @@ def require_operation_count(count: int) -> None:
         )
 
 
+def require_regular_size(path: str, size: int) -> None:
+    """Files kept in git are small, as on the Hub (preupload sends larger ones to LFS): git
+    blobs are read whole, into memory, for every download and clone of them, so one 380 MB
+    regular file in a public repo let anonymous downloads take gigabytes of the server's."""
+    from modelcommons.hub.upload_modes import LFS_THRESHOLD
+
+    if size > LFS_THRESHOLD:
+        raise PayloadTooLargeError(
+            f"{path} has {size} bytes: files over {LFS_THRESHOLD // 2**20} MiB go through "
+            "LFS (the client's preupload asks for it), not inline in a commit."
+        )
+
+
 def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob | None]:
     """Validate operations and write their blobs. Path → blob, or None for a deletion."""
     git = get_git()
@@ -107,6 +120,7 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob |
     for op in operations:
         path = validate_path(op.path.rstrip("/") if isinstance(op, Delete) else op.path)
         if isinstance(op, AddFile):
+            require_regular_size(path, len(op.content))
             changes[path] = _Blob(git.add_blob(op.content), len(op.content))
         elif isinstance(op, AddLfsFile):
             obj = stored.get(op.sha256)

@@ -99,6 +99,7 @@ def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Ope
             raise InvalidInputError(f"Line {line}: file content is not valid base64.") from None
         if len(content) > limit:
             raise PayloadTooLargeError(f"{path} has {len(content)} bytes; the limit is {limit}.")
+        commits.require_regular_size(path, len(content))  # at its line, not after them all
         return commits.AddFile(path, content)
     if key == "lfsFile":
         oid, size = value.get("oid"), value.get("size")
