@@ -79,7 +79,7 @@ def test_too_many_search_words(hub):
 
 
 def test_too_many_filter_values(hub):
-    filters = [("filter", f"f{i}") for i in range(1500)]
+    filters = [("filter", f"f{i}") for i in range(150)]  # over the cap, under proxies' URI limits
     assert "Filter" in _refused(httpx.get(f"{hub}/api/models", params=filters), 400)
 
 

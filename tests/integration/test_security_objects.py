@@ -151,15 +151,19 @@ def test_the_same_bytes_uploaded_again_are_stored_once(hub, api, alice, bob, bob
     bob_api.upload_file(path_or_fileobj=data, path_in_repo="mine.bin", repo_id=bob_repo)
     [entry] = [e for e in bob_api.list_repo_tree(bob_repo) if e.path == "mine.bin"]
     assert entry.lfs.sha256 == oid
-    assert httpx.get(f"{hub}/{bob_repo}/resolve/main/mine.bin").content == data
+    assert (
+        httpx.get(f"{hub}/{bob_repo}/resolve/main/mine.bin", follow_redirects=True).content == data
+    )
     url = f"{hub}/{private}/resolve/main/weights.bin"
-    assert httpx.get(url, headers=_auth(alice.token)).content == data
+    assert httpx.get(url, headers=_auth(alice.token), follow_redirects=True).content == data
     # Alice's own second repo and a re-upload to the same repo keep their dedup.
     mirror = f"{alice.name}/mirror-{uuid.uuid4().hex[:8]}"
     api.create_repo(mirror)
     api.upload_file(path_or_fileobj=data, path_in_repo="again.bin", repo_id=mirror)
     api.upload_file(path_or_fileobj=data, path_in_repo="again2.bin", repo_id=mirror)
-    assert httpx.get(f"{hub}/{mirror}/resolve/main/again2.bin").content == data
+    assert (
+        httpx.get(f"{hub}/{mirror}/resolve/main/again2.bin", follow_redirects=True).content == data
+    )
 
 
 # Xet: the commit path and the CAS follow the same rule.

@@ -195,6 +195,14 @@ def test_user_html_and_svg_cannot_run_script_in_the_hub_origin(hub: str, api: Hf
     for path in ("page.html", "logo.svg", "lfs.html"):
         for method in ("GET", "HEAD"):
             response = httpx.request(method, f"{hub}/{repo_id}/resolve/main/{path}")
+            if response.is_redirect:  # an S3 store's presigned URL: another origin, a download
+                location = httpx.URL(response.headers["location"])
+                assert (location.host, location.port) != (httpx.URL(hub).host, httpx.URL(hub).port)
+                response = httpx.request(method, location)
+                assert response.status_code == 200
+                assert response.headers["content-type"] == "application/octet-stream"
+                assert response.headers["content-disposition"].startswith("attachment")
+                continue
             assert response.status_code == 200
             assert not response.headers.get("content-type", "").startswith(
                 ("text/html", "image/svg")

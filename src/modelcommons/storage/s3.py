@@ -130,7 +130,14 @@ class S3Store(ContentStore):
     def presigned_url(self, key: str) -> str | None:
         if not self.redirect:
             return None
+        # Whatever the bytes are (a user's HTML or SVG too), the store serves them as a download.
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": "application/octet-stream",
+            "ResponseContentDisposition": "attachment",
+        }
         url: str = self.public_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=PRESIGNED_SECONDS
+            "get_object", Params=params, ExpiresIn=PRESIGNED_SECONDS
         )
         return url
