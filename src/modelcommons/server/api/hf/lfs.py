@@ -7,11 +7,12 @@ signed for one object and size; the bytes are verified against the sha256 before
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -242,14 +243,26 @@ def _publish(
         hub_lfs.record_uploads(session, who, [oid])
 
 
-def _signed_uploader(
-    *parts: object, user: int | None, repo: int | None, exp: str | None, sig: str | None
-) -> hub_lfs.Uploader:
+@dataclass(frozen=True)
+class UploadSignature:
+    """The query of an upload URL this hub handed out: for whom, into which repo, until when,
+    and the signature over all of it (part URLs carry no Authorization header)."""
+
+    user: int | None = None
+    repo: int | None = None
+    exp: str | None = None
+    sig: str | None = None
+
+
+SignedQuery = Annotated[UploadSignature, Depends()]
+
+
+def _signed_uploader(signed: UploadSignature, *parts: object) -> hub_lfs.Uploader:
     """The uploader an upload URL was signed for; 401 for any URL this hub did not sign."""
-    if user is None or repo is None:
+    if signed.user is None or signed.repo is None:
         raise UnauthorizedError("This URL is not signed.")
-    signing.verify(*parts, user, repo, exp=exp, sig=sig)
-    return hub_lfs.Uploader(user_id=user, repo_id=repo)
+    signing.verify(*parts, signed.user, signed.repo, exp=signed.exp, sig=signed.sig)
+    return hub_lfs.Uploader(user_id=signed.user, repo_id=signed.repo)
 
 
 def _upload_id(oid: str, who: hub_lfs.Uploader) -> str:
@@ -262,12 +275,9 @@ async def upload_object(
     oid: str,
     request: Request,
     size: int,
-    user: int | None = None,
-    repo: int | None = None,
-    exp: str | None = None,
-    sig: str | None = None,
+    signed: SignedQuery,
 ) -> dict[str, str]:
-    who = _signed_uploader("put", oid, size, user=user, repo=repo, exp=exp, sig=sig)
+    who = _signed_uploader(signed, "put", oid, size)
     staged, sha256, got = await hub_lfs.receive_stream(
         get_store(), request.stream(), max_bytes=size
     )
@@ -281,12 +291,9 @@ async def upload_part(
     number: int,
     request: Request,
     size: int,
-    user: int | None = None,
-    repo: int | None = None,
-    exp: str | None = None,
-    sig: str | None = None,
+    signed: SignedQuery,
 ) -> Response:
-    who = _signed_uploader("part", oid, number, size, user=user, repo=repo, exp=exp, sig=sig)
+    who = _signed_uploader(signed, "part", oid, number, size)
     upload_id = _upload_id(oid, who)
     part_size = get_settings().lfs_part_size
     store = get_store()
@@ -299,12 +306,9 @@ async def upload_part(
 async def complete_upload(
     oid: str,
     size: int,
-    user: int | None = None,
-    repo: int | None = None,
-    exp: str | None = None,
-    sig: str | None = None,
+    signed: SignedQuery,
 ) -> dict[str, str]:
-    who = _signed_uploader("complete", oid, size, user=user, repo=repo, exp=exp, sig=sig)
+    who = _signed_uploader(signed, "complete", oid, size)
     store, upload_id = get_store(), _upload_id(oid, who)
     count = math.ceil(size / get_settings().lfs_part_size)
 
