@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelcommons import __version__
 from modelcommons.server.errors import install_error_handlers
-from modelcommons.server.headers import SecurityHeaders
+from modelcommons.server.headers import ResponseHeaders
 from modelcommons.server.limits import RequestLimits
 
 
@@ -26,29 +23,6 @@ class RawPathRouting:
         if scope["type"] == "http" and scope.get("raw_path"):
             scope = dict(scope, path=scope["raw_path"].decode("latin-1"))
         await self.app(scope, receive, send)
-
-
-class ServerHeader:
-    """`X-Commons-Server: host:pid` on every response: which process behind the load
-    balancer answered, for operators reading logs (and the cluster tests)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.value = f"{socket.gethostname()}:{os.getpid()}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def tagged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = dict(
-                    message, headers=[*message["headers"], (b"x-commons-server", self.value)]
-                )
-            await send(message)
-
-        await self.app(scope, receive, tagged)
 
 
 def create_app() -> FastAPI:
@@ -83,6 +57,5 @@ def create_app() -> FastAPI:
 
     app.add_middleware(RequestLimits)  # inside RawPathRouting: it reads the matched route
     app.add_middleware(RawPathRouting)
-    app.add_middleware(ServerHeader)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ResponseHeaders)
     return app

@@ -1,8 +1,13 @@
-"""Security headers on every response: pages may load only the hub's own scripts, styles
-and images and may not be framed; anything else (files, JSON, static assets) is treated as
-user content that must never run script in the hub's origin, even when opened directly."""
+"""The headers every response carries. Security: pages may load only the hub's own scripts,
+styles and images and may not be framed; anything else (files, JSON, static assets) is
+treated as user content that must never run script in the hub's origin, even when opened
+directly. Tracing: `X-Commons-Server: host:pid` says which process behind the load balancer
+answered, for operators reading logs (and the cluster tests)."""
 
 from __future__ import annotations
+
+import os
+import socket
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,11 +39,13 @@ def _policy(path: str, headers: list[tuple[bytes, bytes]]) -> bytes:
     return (DOCS_POLICY if path in DOCS_PATHS else PAGE_POLICY).encode()
 
 
-class SecurityHeaders:
-    """Adds the headers a response does not set itself (a route may choose its own)."""
+class ResponseHeaders:
+    """Adds the security headers a response does not set itself (a route may choose its
+    own), and the answering process."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.server = (b"x-commons-server", f"{socket.gethostname()}:{os.getpid()}".encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,6 +58,7 @@ class SecurityHeaders:
                 present = {k.lower() for k, _ in headers}
                 wanted = [(b"content-security-policy", _policy(scope["path"], headers)), *COMMON]
                 headers += [(k, v) for k, v in wanted if k not in present]
+                headers.append(self.server)
                 message = dict(message, headers=headers)
             await send(message)
 
