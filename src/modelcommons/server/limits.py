@@ -65,7 +65,7 @@ class _Body:
     def _count(self, size: int) -> None:
         if self.received == 0 and parsed_whole(self.scope):
             declared = _header(self.scope, b"content-length")
-            if declared.isdigit() and int(declared) > self.cap:
+            if declared.isascii() and declared.isdigit() and int(declared) > self.cap:
                 raise self._too_large()
         self.received += size
         if self.received > self.cap and parsed_whole(self.scope):
