@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +24,7 @@ from sklearn.utils._testing import assert_run_python_script_without_output
 
 from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
+from tests.integration.jobs import run_job
 
 pytestmark = [pytest.mark.ml, pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -52,20 +51,6 @@ def _upload_table(api: HfApi, repo: str, frame: pd.DataFrame, folder: Path) -> N
     frame[half:].to_csv(folder / "data" / "test.csv", index=False)
     api.create_repo(repo, repo_type="dataset")
     api.upload_folder(repo_id=repo, repo_type="dataset", folder_path=folder)
-
-
-def _evaluate(hub: str, token: str, model: str, dataset: str) -> dict[str, Any]:
-    auth = {"Authorization": f"Bearer {token}"}
-    queued = httpx.post(
-        f"{hub}/api/evaluations", json={"model": model, "dataset": dataset}, headers=auth
-    )
-    assert queued.status_code == 200, queued.text
-    for _ in range(1200):
-        job = httpx.get(queued.json()["url"], headers=auth).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"the evaluation stayed {job['status']}: {job['log']}")
 
 
 def _numbers(rows: int = 40) -> pd.DataFrame:
@@ -100,7 +85,7 @@ def test_a_function_transformer_model_cannot_run_code(hub, alice, tmp_path):
     cells = pd.DataFrame({"code": [script] * 20, "label": ["a", "b"] * 10})
     _upload_table(api, dataset, cells, tmp_path / "data")
 
-    job = _evaluate(hub, alice.token, model, dataset)
+    job = run_job(hub, alice.token, "/api/evaluations", {"model": model, "dataset": dataset})
     assert job["status"] == "failed", job["log"]
     assert not marker.exists()
     assert "InvalidInputError" in job["log"] and "FunctionTransformer" in job["log"], job["log"]
@@ -113,7 +98,7 @@ def test_a_tabular_model_still_gets_a_verified_evaluation(hub, alice, tmp_path):
     model, dataset = f"{alice.name}/fine-{suffix}", f"{alice.name}/numbers-{suffix}"
     _upload_model(api, model, _classifier(), ["x", "y"], tmp_path / "model")
     _upload_table(api, dataset, _numbers(), tmp_path / "data")
-    job = _evaluate(hub, alice.token, model, dataset)
+    job = run_job(hub, alice.token, "/api/evaluations", {"model": model, "dataset": dataset})
     assert job["status"] == "succeeded", job["log"]
     assert job["result"]["metrics"]["accuracy"] >= 0.8 and "Recorded: accuracy" in job["log"]
 
@@ -160,7 +145,9 @@ def test_an_evaluation_past_the_time_limit_is_stopped(tmp_path):
         api = HfApi(endpoint=endpoint, token=token)
         _upload_model(api, "admin/slow", _classifier(), ["x", "y"], tmp_path / "model")
         _upload_table(api, "admin/numbers", _numbers(), tmp_path / "data")
-        job = _evaluate(endpoint, token, "admin/slow", "admin/numbers")
+        job = run_job(
+            endpoint, token, "/api/evaluations", {"model": "admin/slow", "dataset": "admin/numbers"}
+        )
         assert job["status"] == "failed", job["log"]
         assert "JobTimeoutError" in job["log"] and "COMMONS_JOB_TIMEOUT_SECONDS" in job["log"]
         mine = _descendants(os.getpid())

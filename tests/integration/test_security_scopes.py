@@ -9,7 +9,6 @@ refuses), and must refuse; afterwards nothing has changed. The few POSTs that on
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from modelcommons.server.app import create_app
 from modelcommons.server.deps import READ_ONLY_POSTS, READ_ONLY_REFUSAL, get_principal
 from tests.integration.conftest import User, commons_cli
+from tests.integration.jobs import wait_for_job
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # Forms for people without a session: a token signs nobody in there, and they touch no repo.
@@ -155,15 +155,6 @@ def snapshot(hub: str, world: World) -> dict[str, Any]:
     return state
 
 
-def _wait_until_done(hub: str, token: str, job_id: int) -> None:
-    for _ in range(600):
-        job = _get(hub, f"/api/jobs/{job_id}", token)
-        if job["status"] not in ("queued", "running"):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} is still {job['status']}")
-
-
 @pytest.fixture(scope="module")
 def world(hub: str, alice: User, admin: User) -> Iterator[World]:
     api = HfApi(endpoint=hub, token=alice.token)
@@ -188,7 +179,7 @@ def world(hub: str, alice: User, admin: User) -> Iterator[World]:
     assert queued.status_code == 200, queued.text
     job = queued.json()["id"]
     httpx.post(f"{hub}/api/jobs/{job}/cancel", headers=_auth(alice.token))
-    _wait_until_done(hub, alice.token, job)
+    wait_for_job(hub, alice.token, job, seconds=60)
     yield World(alice, admin, model, dataset, org, job)
 
 

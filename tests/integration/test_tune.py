@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import RepositoryNotFoundError
+
+from tests.integration.jobs import run_job
 
 pytestmark = pytest.mark.ml
 
@@ -122,22 +123,10 @@ def test_head_tune_beats_baseline_and_loads(hub, alice, assets, head_model):
     assert out.split("\t")[0] in ("fresh", "rotten")
 
 
-def _run_job(hub: str, token: str, path: str, body: dict) -> dict:
-    auth = {"Authorization": f"Bearer {token}"}
-    job = httpx.post(f"{hub}{path}", json=body, headers=auth)
-    assert job.status_code == 200, job.text
-    for _ in range(1200):
-        state = httpx.get(job.json()["url"], headers=auth).json()
-        if state["status"] in ("succeeded", "failed", "cancelled"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"job stayed {state['status']}: {state['log']}")
-
-
 def test_verified_evaluation_lands_above_the_base(hub, alice, assets, head_model):
     """The hub measures the tuned model and its base itself; the tune ranks higher."""
     for model in (head_model, assets["base"]):
-        job = _run_job(
+        job = run_job(
             hub, alice.token, "/api/evaluations", {"model": model, "dataset": assets["reviews"]}
         )
         assert job["status"] == "succeeded", job["log"]
