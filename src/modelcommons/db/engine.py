@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from modelcommons.config import get_settings
 
+# Re-exported so that routes and pages can name the type without importing SQLAlchemy.
+__all__ = ["Session", "get_engine", "make_engine", "read_session", "write_session"]
+
 _WRITE = "commons_write"
 
 

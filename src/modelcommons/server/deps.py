@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -12,7 +13,7 @@ from fastapi import Body, Depends, Request
 from pydantic import AfterValidator
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session
+from modelcommons.db.engine import Session, read_session, write_session
 from modelcommons.errors import PermissionDeniedError, UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
 from modelcommons.hub.job_tokens import authenticate_job_token, is_job_token
@@ -109,9 +110,25 @@ def repo_path(types: str, namespace: str, name: str) -> RepoPath:
     return RepoPath(repo_type_of(types), f"{namespace}/{name}")
 
 
+def _read_session() -> Iterator[Session]:
+    with read_session() as session:
+        yield session
+
+
+def _write_session() -> Iterator[Session]:
+    with write_session() as session:
+        yield session
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 BaseUrl = Annotated[str, Depends(base_url)]
 RepoInUrl = Annotated[RepoPath, Depends(repo_path)]
+# A route's database session. Scope "function": the transaction ends (a write commits) when the
+# route returns, before the response is sent, so a client that sees the answer sees the write,
+# and a streamed body never holds a session. Put it last among a route's parameters, after the
+# body, so a slow client's upload is read before the write lock is taken.
+ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
 # Sizes are capped as the body arrives (server/limits.py); depth and encoding once parsed.
 JsonBody = Annotated[dict[str, Any], Body(), AfterValidator(check_json)]
 OptionalJsonBody = Annotated[dict[str, Any] | None, Body(), AfterValidator(check_json)]
