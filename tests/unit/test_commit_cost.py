@@ -15,7 +15,7 @@ from modelcommons.db.engine import get_engine, write_session
 from modelcommons.db.migrate import upgrade
 from modelcommons.db.models import Account, StoredObject
 from modelcommons.errors import PayloadTooLargeError
-from modelcommons.hub import commits
+from modelcommons.hub import commits, lifecycle
 from modelcommons.hub.accounts import Principal
 
 
@@ -44,7 +44,7 @@ def _counted() -> Iterator[list[str]]:
 
 
 def _statements_for(principal: Principal, count: int) -> int:
-    repo = commits.create_repo(
+    repo = lifecycle.create_repo(
         principal, repo_type="model", repo_id=f"{principal.name}/c{count}", private=False
     )
     shas = [hashlib.sha256(f"{uuid.uuid4()}".encode()).hexdigest() for _ in range(count)]

@@ -13,7 +13,7 @@ from modelcommons import config
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
 from modelcommons.db.models import Account, StoredObject
-from modelcommons.hub import commits, lfs
+from modelcommons.hub import commits, lfs, lifecycle
 from modelcommons.hub.accounts import Principal
 
 
@@ -38,8 +38,8 @@ def _usable(principal: Principal, repo_id: int, sha: str) -> bool:
 def test_grants_are_per_user_and_repo_and_expire(monkeypatch):
     alice, bob = _principal(), _principal()
     assert alice.user is not None and bob.user is not None
-    mine = commits.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/a", private=True)
-    other = commits.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/b", private=True)
+    mine = lifecycle.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/a", private=True)
+    other = lifecycle.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/b", private=True)
     sha = hashlib.sha256(os.urandom(16)).hexdigest()
     with write_session() as session:
         session.add(StoredObject(sha256=sha, size=1, location=f"lfs/{sha}"))
@@ -63,8 +63,12 @@ def test_grants_are_per_user_and_repo_and_expire(monkeypatch):
 def test_a_committed_object_is_usable_by_its_readers():
     alice, bob = _principal(), _principal()
     assert alice.user is not None
-    public = commits.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/p", private=False)
-    secret = commits.create_repo(alice, repo_type="model", repo_id=f"{alice.name}/s", private=True)
+    public = lifecycle.create_repo(
+        alice, repo_type="model", repo_id=f"{alice.name}/p", private=False
+    )
+    secret = lifecycle.create_repo(
+        alice, repo_type="model", repo_id=f"{alice.name}/s", private=True
+    )
     shas = [hashlib.sha256(os.urandom(16)).hexdigest() for _ in range(2)]
     with write_session() as session:
         session.add_all(StoredObject(sha256=s, size=1, location=f"lfs/{s}") for s in shas)

@@ -25,10 +25,9 @@ from modelcommons.errors import (
     StaleParentError,
 )
 from modelcommons.hub import cards, evaluations, jobs, lineage, refs, scans
-from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_objects, pointer, unknown_object, validate_oid
 from modelcommons.hub.names import validate_path
-from modelcommons.hub.repos import new_repo, set_tags
+from modelcommons.hub.repos import set_tags
 from modelcommons.storage import get_git
 from modelcommons.storage.git import TreeLeaf
 
@@ -367,26 +366,3 @@ def create_commit(
         jobs.dispatch(job_ids)
         return CommitResult(sha=sha, parent=head)
     raise ConflictError(f"The branch {branch} is too busy; retry the commit.")
-
-
-def create_repo(principal: Principal, *, repo_type: str, repo_id: str, private: bool) -> Repo:
-    """A new repo with its first commit (a .gitattributes that sends binaries to LFS)."""
-    with write_session() as session:
-        repo = new_repo(session, principal, repo_type=repo_type, repo_id=repo_id, private=private)
-        lineage.link_new_name(session, repo)
-    assert principal.user is not None
-    initial_commit(repo, author=principal.user.name)
-    return repo
-
-
-def initial_commit(repo: Repo, *, author: str) -> CommitResult:
-    from modelcommons.hub.upload_modes import DEFAULT_GITATTRIBUTES
-
-    return create_commit(
-        repo.id,
-        branch=refs.DEFAULT_BRANCH,
-        author=author,
-        summary="initial commit",
-        operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES.encode())],
-        new_branch=True,
-    )

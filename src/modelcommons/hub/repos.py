@@ -1,4 +1,7 @@
-"""Repositories: create, find (with visibility), move, delete, settings and search."""
+"""Repositories: find (with visibility), authorize, list, search and tag.
+
+Creating, moving, deleting and settings live in hub.lifecycle, which builds on this module.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.models import Account, Repo, RepoRedirect, RepoTag, utcnow
+from modelcommons.db.models import Repo, RepoRedirect, RepoTag
 from modelcommons.errors import (
-    ConflictError,
     InvalidInputError,
     NotSupportedError,
     PermissionDeniedError,
@@ -18,12 +20,13 @@ from modelcommons.errors import (
     UnauthorizedError,
 )
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.names import MAX_INTEGER, escape_like, split_repo_id, validate_repo_type
+from modelcommons.hub.names import MAX_INTEGER, escape_like, validate_repo_type
 
 _LEVELS = {"read": 0, "write": 1, "admin": 2}
 
 
-def _check_supported(repo_type: str) -> str:
+def check_supported(repo_type: str) -> str:
+    """The repo type, refused if it is unknown or one we do not host (Spaces)."""
     repo_type = validate_repo_type(repo_type)
     if repo_type == "space":
         raise NotSupportedError("Spaces are not supported by Model Commons; use a model repo.")
@@ -66,94 +69,13 @@ def get_repo(
     session: Session, principal: Principal, repo_type: str, repo_id: str, *, need: str = "read"
 ) -> Repo:
     """The repo if the principal may `need` it; a private repo one cannot see does not exist."""
-    repo_type = _check_supported(repo_type)
+    repo_type = check_supported(repo_type)
     namespace, _, name = repo_id.partition("/")
     repo = _find(session, repo_type, namespace, name)
     if repo is None or not can_see(principal, repo):
         raise RepoNotFoundError(f"Repository {repo_id!r} not found ({repo_type}).")
     if need != "read":
         authorize_namespace(principal, repo.namespace, need)
-    return repo
-
-
-def _ensure_namespace(session: Session, namespace: str) -> None:
-    if session.scalar(select(Account.id).where(Account.name == namespace)) is None:
-        raise InvalidInputError(f"No user or organization named {namespace!r}.")
-
-
-def _ensure_free(session: Session, repo_type: str, namespace: str, name: str) -> None:
-    taken = session.scalar(
-        select(Repo).where(
-            Repo.type == repo_type,
-            func.lower(Repo.namespace) == namespace.lower(),
-            func.lower(Repo.name) == name.lower(),
-        )
-    )
-    if taken is not None:
-        raise ConflictError(
-            f"You already created this {repo_type} repo: {taken.repo_id}", repo_id=taken.repo_id
-        )
-
-
-def new_repo(
-    session: Session, principal: Principal, *, repo_type: str, repo_id: str, private: bool
-) -> Repo:
-    """Insert the repo row; the caller makes its first commit (see hub.commits)."""
-    repo_type = _check_supported(repo_type)
-    namespace, name = split_repo_id(repo_id)
-    authorize_namespace(principal, namespace, "write")
-    _ensure_namespace(session, namespace)
-    _ensure_free(session, repo_type, namespace, name)
-    repo = Repo(type=repo_type, namespace=namespace, name=name, private=private)
-    session.add(repo)
-    session.flush()
-    return repo
-
-
-def delete_repo(session: Session, principal: Principal, repo_type: str, repo_id: str) -> None:
-    repo = get_repo(session, principal, repo_type, repo_id, need="admin")
-    session.delete(repo)
-
-
-def move_repo(
-    session: Session, principal: Principal, repo_type: str, from_id: str, to_id: str
-) -> Repo:
-    repo = get_repo(session, principal, repo_type, from_id, need="admin")
-    namespace, name = split_repo_id(to_id)
-    authorize_namespace(principal, namespace, "write")
-    _ensure_namespace(session, namespace)
-    _ensure_free(session, repo.type, namespace, name)
-    old_id = repo.repo_id
-    session.execute(
-        delete(RepoRedirect).where(RepoRedirect.type == repo.type, RepoRedirect.old_id == to_id)
-    )
-    session.merge(RepoRedirect(type=repo.type, old_id=old_id, repo_id=repo.id))
-    repo.namespace, repo.name = namespace, name
-    repo.last_modified = utcnow()
-    from modelcommons.hub.lineage import link_new_name  # lineage builds on this module
-
-    link_new_name(session, repo)
-    return repo
-
-
-def update_settings(
-    session: Session,
-    principal: Principal,
-    repo_type: str,
-    repo_id: str,
-    *,
-    private: bool | None = None,
-    gated: object = None,
-) -> Repo:
-    repo = get_repo(session, principal, repo_type, repo_id, need="admin")
-    if gated not in (None, False):
-        raise NotSupportedError("Gated repos are not supported yet.")
-    if private is not None:
-        repo.private = private
-    if private is False:
-        from modelcommons.hub.lineage import link_new_name  # lineage builds on this module
-
-        link_new_name(session, repo)
     return repo
 
 
@@ -226,7 +148,7 @@ def list_repos(
     session: Session, principal: Principal, repo_type: str, query: RepoQuery
 ) -> tuple[list[Repo], bool]:
     """One page of repos visible to the principal; second value: whether more follow."""
-    repo_type = _check_supported(repo_type)
+    repo_type = check_supported(repo_type)
     _check_query(query)
     stmt = select(Repo).where(Repo.type == repo_type, _visible_to(principal))
     full_id = func.lower(Repo.namespace + "/" + Repo.name)

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import CommonsError, InvalidInputError, PayloadTooLargeError
-from modelcommons.hub import commits, files, likes, repos
+from modelcommons.hub import commits, files, lifecycle, likes, repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH, AddFile, AddLfsFile, Operation
 from modelcommons.hub.lfs import publish_object, receive_stream
@@ -75,7 +75,7 @@ async def create_repo(request: Request, principal: SignedIn) -> Response:
         if values["license"] and values["license"] not in LICENSES:
             raise InvalidInputError(f"Unknown license {values['license']!r}.")
         repo = await run_in_threadpool(
-            commits.create_repo,
+            lifecycle.create_repo,
             principal,
             repo_type=values["type"],
             repo_id=f"{values['owner']}/{values['name']}",
@@ -276,7 +276,7 @@ def _set_visibility(principal: Principal, view: RepoView, visibility: str) -> st
     if visibility not in ("public", "private"):
         raise InvalidInputError("Visibility must be public or private.")
     with write_session() as session:
-        repo = repos.update_settings(
+        repo = lifecycle.update_settings(
             session, principal, view.repo.type, view.repo.repo_id, private=visibility == "private"
         )
         return repo_href(repo, "settings")
@@ -286,7 +286,7 @@ def _rename(principal: Principal, view: RepoView, new_id: str) -> str:
     if "/" not in new_id:
         new_id = f"{view.repo.namespace}/{new_id}"
     with write_session() as session:
-        repo = repos.move_repo(session, principal, view.repo.type, view.repo.repo_id, new_id)
+        repo = lifecycle.move_repo(session, principal, view.repo.type, view.repo.repo_id, new_id)
         return repo_href(repo)
 
 
@@ -294,7 +294,7 @@ def _delete(principal: Principal, view: RepoView, confirm: str) -> str:
     if confirm != view.repo.repo_id:
         raise InvalidInputError(f"Type {view.repo.repo_id} exactly to confirm the deletion.")
     with write_session() as session:
-        repos.delete_repo(session, principal, view.repo.type, view.repo.repo_id)
+        lifecycle.delete_repo(session, principal, view.repo.type, view.repo.repo_id)
     return f"/{view.repo.namespace}"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import FileEntry, Ref, Repo, RepoTag
 from modelcommons.errors import ConflictError, InvalidInputError
-from modelcommons.hub import commits, refs
+from modelcommons.hub import lifecycle, refs
 from modelcommons.hub import repos as hub_repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.files import files_at
@@ -59,7 +59,7 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
     if visibility not in ("public", "private"):
         raise InvalidInputError(f"Invalid visibility {visibility!r}: public or private.")
     try:
-        repo = commits.create_repo(
+        repo = lifecycle.create_repo(
             principal, repo_type=repo_type, repo_id=repo_id, private=visibility == "private"
         )
     except ConflictError as exc:
@@ -73,7 +73,7 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
 def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
     repo_id = _qualified(principal, _repo_id(body))
     with write_session() as session:
-        hub_repos.delete_repo(session, principal, body.get("type") or "model", repo_id)
+        lifecycle.delete_repo(session, principal, body.get("type") or "model", repo_id)
     return {"deleted": repo_id}
 
 
@@ -81,7 +81,7 @@ def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
 def move_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dict[str, str]:
     from_id, to_id = _repo_id(body, "fromRepo"), _repo_id(body, "toRepo")
     with write_session() as session:
-        repo = hub_repos.move_repo(session, principal, body.get("type") or "model", from_id, to_id)
+        repo = lifecycle.move_repo(session, principal, body.get("type") or "model", from_id, to_id)
         return {"url": shapes.repo_url(base, repo)}
 
 
@@ -99,7 +99,7 @@ def update_settings(repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody
     if gated not in (None, False, "auto", "manual"):  # the Hub's values (we support false)
         raise InvalidInputError("'gated' must be false, 'auto' or 'manual'.")
     with write_session() as session:
-        updated = hub_repos.update_settings(
+        updated = lifecycle.update_settings(
             session, principal, repo.type, repo.id, private=private, gated=gated
         )
         return {"private": updated.private, "gated": False}
