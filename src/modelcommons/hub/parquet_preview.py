@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from modelcommons.errors import InvalidInputError
-from modelcommons.hub.previews import CELL_CHARS, MAX_COLUMNS, ByteReader, Table, cell, narrow
+from modelcommons.hub.tables import CELL_CHARS, MAX_COLUMNS, ByteRanges, Table, cell, narrow
 
 FIRST_READ = 1024  # most page headers are a few dozen bytes
 HEADER_BYTES = 64 * 1024  # a page header longer than this (huge statistics) is refused
@@ -111,7 +111,7 @@ class _Thrift:
 _PAGE_FIELDS: dict[int, Any] = {1: None, 2: None, 3: None, 5: {1: None}, 8: {1: None}}
 
 
-def _page(reader: ByteReader, offset: int) -> tuple[int, int, int, int]:
+def _page(reader: ByteRanges, offset: int) -> tuple[int, int, int, int]:
     """(type, decoded size, bytes to the next page, values) of the page at `offset`."""
     for window in (FIRST_READ, HEADER_BYTES):
         parser = _Thrift(reader.read(offset, offset + window))
@@ -133,7 +133,7 @@ def _first_page(chunk: Any) -> int:
     return min(offsets)
 
 
-def _chunk_pages(reader: ByteReader, chunk: Any, rows: int) -> Iterator[int]:
+def _chunk_pages(reader: ByteRanges, chunk: Any, rows: int) -> Iterator[int]:
     """Decoded sizes of a column chunk's pages, up to the page that holds row `rows`.
     (For a repeated column, values are list items, so this may stop a page early.)"""
     offset, values = _first_page(chunk), 0
@@ -149,7 +149,7 @@ def _chunk_pages(reader: ByteReader, chunk: Any, rows: int) -> Iterator[int]:
 
 
 def _check_decoded_size(
-    reader: ByteReader, meta: Any, columns: list[int], rows: int, budget: int
+    reader: ByteRanges, meta: Any, columns: list[int], rows: int, budget: int
 ) -> None:
     """Refuses a file whose first `rows` rows would decode to more than `budget` bytes."""
     decoded, covered, pages = 0, 0, 0
@@ -173,9 +173,9 @@ def _check_decoded_size(
 
 
 class _BoundedFile(io.RawIOBase):
-    """A seekable file over a ByteReader that refuses to read more than `budget` bytes."""
+    """A seekable file over a file's ByteRanges that refuses to read more than `budget` bytes."""
 
-    def __init__(self, reader: ByteReader, budget: int) -> None:
+    def __init__(self, reader: ByteRanges, budget: int) -> None:
         self.reader, self.budget, self.position = reader, budget, 0
 
     def readable(self) -> bool:
@@ -226,7 +226,7 @@ def _text(scalar: Any, depth: int = 0) -> Any:
     return scalar.as_py()
 
 
-def preview_parquet(reader: ByteReader, rows: int, *, budget: int) -> Table:
+def preview_parquet(reader: ByteRanges, rows: int, *, budget: int) -> Table:
     """The first rows of a Parquet file, reading and decoding at most `budget` bytes."""
     try:
         import pyarrow.parquet as pq

@@ -9,7 +9,6 @@ import codecs
 import csv
 import io
 import json
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -20,11 +19,11 @@ from modelcommons.db.models import FileEntry
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub import objects
 from modelcommons.hub.lfs import find_object
+from modelcommons.hub.parquet_preview import preview_parquet
+from modelcommons.hub.tables import MAX_COLUMNS, Table, cell, narrow
 from modelcommons.storage import get_git
 
 PREVIEW_ROWS = 20
-MAX_COLUMNS = 100  # columns shown; wider tables say how many more there are
-CELL_CHARS = 200
 TEXT_BYTES = 1024 * 1024  # the head of a text file or table shown in the browser
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 # The csv module refuses fields over 128 KiB; a field can be as long as the head we read.
@@ -63,14 +62,6 @@ def head_text(session: Session, entry: FileEntry, limit: int) -> str:
     return decode_head(data, complete=len(data) >= entry.size)
 
 
-@dataclass
-class Table:
-    columns: list[str]
-    rows: list[list[str]]
-    total_rows: int | None = None  # known for Parquet (from its footer)
-    notes: list[str] = field(default_factory=list)
-
-
 def is_table(path: str) -> bool:
     return path.lower().endswith(TABLE_SUFFIXES)
 
@@ -80,8 +71,6 @@ def preview_table(session: Session, entry: FileEntry, rows: int = PREVIEW_ROWS) 
     reader = ByteReader(session, entry)
     path = entry.path.lower()
     if path.endswith(".parquet"):
-        from modelcommons.hub.parquet_preview import preview_parquet
-
         return preview_parquet(reader, rows, budget=get_settings().preview_bytes)
     head = reader.read(0, TEXT_BYTES)
     truncated = entry.size > len(head)
@@ -91,21 +80,6 @@ def preview_table(session: Session, entry: FileEntry, rows: int = PREVIEW_ROWS) 
     if path.endswith(".jsonl"):
         return _jsonl(text, rows)
     return _csv(text, rows, delimiter="\t" if path.endswith(".tsv") else ",")
-
-
-def cell(value: Any) -> str:
-    """A value as a table cell, cut to CELL_CHARS; lone surrogates (JSON's "\\ud800") become
-    "?", since a page that holds one cannot be encoded."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def narrow(table: Table, width: int) -> Table:
-    """The table's first MAX_COLUMNS columns, saying so when there were more."""
-    if width > MAX_COLUMNS:
-        table.notes.append(f"Only the first {MAX_COLUMNS} of {width:,} columns are shown.")
-    return table
 
 
 def _csv(text: str, rows: int, *, delimiter: str) -> Table:
