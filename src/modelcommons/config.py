@@ -10,12 +10,19 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal, TypeVar, get_args
 
 from modelcommons.errors import ConfigurationError
 
 GB = 1000**3
 MiB = 1024**2
 GiB = 1024**3
+
+UnsafeFilesPolicy = Literal["warn", "block"]  # a file the scanner calls unsafe: flag or refuse
+SignupPolicy = Literal["open", "invite"]  # who may sign up in the browser
+LicensePolicy = Literal["warn", "reject"]  # an incompatible license: flag or refuse the commit
+
+_Choice = TypeVar("_Choice", bound=str)
 
 
 @dataclass(frozen=True)
@@ -27,19 +34,19 @@ class Settings:
     public_url: str | None
     secret_key: str
     max_upload_bytes: int
-    unsafe_files: str  # "warn" or "block"
+    unsafe_files: UnsafeFilesPolicy
     run_worker: bool  # start the embedded job consumer beside `commons serve`
     worker_hub_url: str | None  # where job workers reach the hub through its own API
     lfs_multipart_threshold: int  # LFS uploads at least this big go in parts
     lfs_part_size: int
-    signup: str  # "open": anyone may sign up in the browser; "invite": only with an invite code
+    signup: SignupPolicy  # "open": anyone may sign up; "invite": only with an invite code
     login_limit_per_address: int  # log-in attempts that fail, from one address, per window
     login_limit_per_name: int  # failed log-ins for one name from one address, per window
     login_window_seconds: int
     signup_limit_per_address: int  # sign-up attempts from one address per sign-up window
     signup_window_seconds: int
     trusted_proxies: str  # addresses whose X-Forwarded-For/-Proto are believed ("" = none)
-    license_policy: str  # "warn": flag incompatible licenses; "reject": refuse such commits
+    license_policy: LicensePolicy
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
     job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
     max_active_jobs_per_user: int  # a user's queued and running jobs, at most
@@ -93,47 +100,93 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         queue_url=queue_url,
         public_url=(env.get("COMMONS_PUBLIC_URL") or "").rstrip("/") or None,
         secret_key=_secret_key(home, env.get("COMMONS_SECRET_KEY"), embedded),
-        max_upload_bytes=int(env.get("COMMONS_MAX_UPLOAD_BYTES", 50 * GB)),
-        unsafe_files=_choice(env, "COMMONS_UNSAFE_FILES", ("warn", "block"), default="warn"),
-        run_worker=env.get("COMMONS_RUN_WORKER", "1") not in ("0", "false", "no"),
+        max_upload_bytes=_whole_number(env, "COMMONS_MAX_UPLOAD_BYTES", 50 * GB, "bytes"),
+        unsafe_files=_choice(env, "COMMONS_UNSAFE_FILES", get_args(UnsafeFilesPolicy), "warn"),
+        run_worker=_flag(env, "COMMONS_RUN_WORKER", default=True),
         worker_hub_url=(
             env.get("COMMONS_WORKER_HUB_URL") or env.get("COMMONS_PUBLIC_URL") or ""
         ).rstrip("/")
         or None,
-        lfs_multipart_threshold=int(env.get("COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB)),
-        lfs_part_size=int(env.get("COMMONS_LFS_PART_SIZE", 512 * MiB)),
-        signup=_choice(env, "COMMONS_SIGNUP", ("open", "invite"), default="open"),
-        login_limit_per_address=int(env.get("COMMONS_LOGIN_LIMIT_PER_ADDRESS", 50)),
-        login_limit_per_name=int(env.get("COMMONS_LOGIN_LIMIT_PER_NAME", 10)),
-        login_window_seconds=int(env.get("COMMONS_LOGIN_WINDOW_SECONDS", 15 * 60)),
-        signup_limit_per_address=int(env.get("COMMONS_SIGNUP_LIMIT_PER_ADDRESS", 20)),
-        signup_window_seconds=int(env.get("COMMONS_SIGNUP_WINDOW_SECONDS", 3600)),
+        lfs_multipart_threshold=_whole_number(
+            env, "COMMONS_LFS_MULTIPART_THRESHOLD", 2 * GiB, "bytes"
+        ),
+        lfs_part_size=_whole_number(env, "COMMONS_LFS_PART_SIZE", 512 * MiB, "bytes"),
+        signup=_choice(env, "COMMONS_SIGNUP", get_args(SignupPolicy), "open"),
+        login_limit_per_address=_whole_number(env, "COMMONS_LOGIN_LIMIT_PER_ADDRESS", 50),
+        login_limit_per_name=_whole_number(env, "COMMONS_LOGIN_LIMIT_PER_NAME", 10),
+        login_window_seconds=_whole_number(env, "COMMONS_LOGIN_WINDOW_SECONDS", 15 * 60, "seconds"),
+        signup_limit_per_address=_whole_number(env, "COMMONS_SIGNUP_LIMIT_PER_ADDRESS", 20),
+        signup_window_seconds=_whole_number(env, "COMMONS_SIGNUP_WINDOW_SECONDS", 3600, "seconds"),
         trusted_proxies=env.get("COMMONS_TRUSTED_PROXIES", "127.0.0.1"),
-        license_policy=_choice(env, "COMMONS_LICENSE_POLICY", ("warn", "reject"), default="warn"),
-        job_lease_seconds=int(env.get("COMMONS_JOB_LEASE_SECONDS", 300)),
-        job_timeout_seconds=int(env.get("COMMONS_JOB_TIMEOUT_SECONDS", 3600)),
-        max_active_jobs_per_user=int(env.get("COMMONS_MAX_ACTIVE_JOBS_PER_USER", 4)),
-        worker_stop_seconds=float(env.get("COMMONS_WORKER_STOP_SECONDS", 10)),
-        max_commit_operations=int(env.get("COMMONS_MAX_COMMIT_OPERATIONS", 25_000)),
-        upload_grant_seconds=int(env.get("COMMONS_UPLOAD_GRANT_SECONDS", 7 * 24 * 3600)),
-        max_card_bytes=int(env.get("COMMONS_MAX_CARD_BYTES", 200_000)),
-        preview_bytes=int(env.get("COMMONS_PREVIEW_BYTES", 32 * MiB)),
-        highlight_bytes=int(env.get("COMMONS_HIGHLIGHT_BYTES", 100_000)),
-        diff_lines=int(env.get("COMMONS_DIFF_LINES", 3000)),
-        diff_file_bytes=int(env.get("COMMONS_DIFF_FILE_BYTES", 256 * 1024)),
-        max_json_bytes=int(env.get("COMMONS_MAX_JSON_BYTES", 10 * MiB)),
-        max_json_depth=int(env.get("COMMONS_MAX_JSON_DEPTH", 64)),
-        max_header_bytes=int(env.get("COMMONS_MAX_HEADER_BYTES", 64 * 1024)),
-        body_timeout_seconds=float(env.get("COMMONS_BODY_TIMEOUT_SECONDS", 60)),
-        max_query_terms=int(env.get("COMMONS_MAX_QUERY_TERMS", 100)),
+        license_policy=_choice(env, "COMMONS_LICENSE_POLICY", get_args(LicensePolicy), "warn"),
+        job_lease_seconds=_whole_number(env, "COMMONS_JOB_LEASE_SECONDS", 300, "seconds"),
+        job_timeout_seconds=_whole_number(env, "COMMONS_JOB_TIMEOUT_SECONDS", 3600, "seconds"),
+        max_active_jobs_per_user=_whole_number(env, "COMMONS_MAX_ACTIVE_JOBS_PER_USER", 4),
+        worker_stop_seconds=_number(env, "COMMONS_WORKER_STOP_SECONDS", 10.0, "seconds"),
+        max_commit_operations=_whole_number(env, "COMMONS_MAX_COMMIT_OPERATIONS", 25_000),
+        upload_grant_seconds=_whole_number(
+            env, "COMMONS_UPLOAD_GRANT_SECONDS", 7 * 24 * 3600, "seconds"
+        ),
+        max_card_bytes=_whole_number(env, "COMMONS_MAX_CARD_BYTES", 200_000, "bytes"),
+        preview_bytes=_whole_number(env, "COMMONS_PREVIEW_BYTES", 32 * MiB, "bytes"),
+        highlight_bytes=_whole_number(env, "COMMONS_HIGHLIGHT_BYTES", 100_000, "bytes"),
+        diff_lines=_whole_number(env, "COMMONS_DIFF_LINES", 3000),
+        diff_file_bytes=_whole_number(env, "COMMONS_DIFF_FILE_BYTES", 256 * 1024, "bytes"),
+        max_json_bytes=_whole_number(env, "COMMONS_MAX_JSON_BYTES", 10 * MiB, "bytes"),
+        max_json_depth=_whole_number(env, "COMMONS_MAX_JSON_DEPTH", 64),
+        max_header_bytes=_whole_number(env, "COMMONS_MAX_HEADER_BYTES", 64 * 1024, "bytes"),
+        body_timeout_seconds=_number(env, "COMMONS_BODY_TIMEOUT_SECONDS", 60.0, "seconds"),
+        max_query_terms=_whole_number(env, "COMMONS_MAX_QUERY_TERMS", 100),
     )
 
 
-def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...], *, default: str) -> str:
+def _choice(
+    env: dict[str, str], name: str, allowed: tuple[_Choice, ...], default: _Choice
+) -> _Choice:
+    """The variable's value as one of `allowed` (a Literal's values), so mypy knows the set."""
     value = env.get(name) or default
-    if value not in allowed:
-        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
-    return value
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+
+
+def _whole_number(env: dict[str, str], name: str, default: int, unit: str = "") -> int:
+    """An integer variable; a value that is not one names the variable (not a bare ValueError)."""
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        of_unit = f" of {unit}" if unit else ""
+        raise ConfigurationError(f"{name} must be a whole number{of_unit}, got {value!r}") from exc
+
+
+def _number(env: dict[str, str], name: str, default: float, unit: str) -> float:
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number of {unit}, got {value!r}") from exc
+
+
+_TRUE = ("1", "true", "yes")
+_FALSE = ("0", "false", "no")
+
+
+def _flag(env: dict[str, str], name: str, *, default: bool) -> bool:
+    """A yes/no variable; anything else is refused rather than read as yes."""
+    value = env.get(name)
+    if not value:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0 (true/false, yes/no), got {value!r}")
 
 
 @cache

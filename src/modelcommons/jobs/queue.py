@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlparse
 from huey import Huey, RedisHuey, SqliteHuey
 
 from modelcommons.config import get_settings
+from modelcommons.errors import ConfigurationError
 
 
 def make_huey(url: str) -> Huey:
@@ -17,7 +18,10 @@ def make_huey(url: str) -> Huey:
         return SqliteHuey(name, filename=url.split("///", 1)[1].split("?")[0], utc=True)
     if parsed.scheme in ("redis", "rediss"):
         return RedisHuey(name, url=url.split("?")[0], utc=True)
-    raise ValueError(f"unsupported COMMONS_QUEUE_URL scheme: {parsed.scheme!r}")
+    scheme = f"{parsed.scheme}://"  # only the scheme: the rest may hold a password
+    raise ConfigurationError(
+        f"COMMONS_QUEUE_URL must start with sqlite://, redis:// or rediss://, not {scheme!r}"
+    )
 
 
 huey = make_huey(get_settings().queue_url)

@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request) -> HTMLResponse:
-    context = {"policy": get_settings().signup, "values": {}}
+    context: dict[str, Any] = {"policy": get_settings().signup, "values": {}}
     return render(request, "signup.html", context)
 
 
