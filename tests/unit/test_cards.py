@@ -1,5 +1,5 @@
 from modelcommons.hub.cards import parse_card, validate_card
-from modelcommons.hub.licenses import license_terms, normalize_license
+from modelcommons.licensing.terms import license_terms, normalize_license
 
 
 def test_front_matter_is_indexed():

@@ -1,11 +1,18 @@
-"""The license compatibility rules, one by one (hub.compatibility)."""
+"""The license compatibility rules, one by one (licensing.compatibility)."""
 
 from __future__ import annotations
 
 import pytest
 
 from modelcommons.errors import InvalidInputError
-from modelcommons.hub.compatibility import FLAGGED, OK, REVIEW, Ancestor, check, derive_license
+from modelcommons.licensing.compatibility import (
+    FLAGGED,
+    OK,
+    REVIEW,
+    Ancestor,
+    check,
+    derive_license,
+)
 
 
 def _base(license_id: str | None, name: str = "acme/base") -> Ancestor:

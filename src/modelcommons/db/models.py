@@ -95,7 +95,7 @@ class Repo(Base):
     datasets: Mapped[list[str] | None] = mapped_column(JSON)
     # Lowercased words a search matches besides the id: tags and the card's text.
     search_text: Mapped[str | None] = mapped_column(Text)
-    # The license verdict along the whole ancestry (hub.compatibility.Verdict.as_json).
+    # The license verdict along the whole ancestry (licensing.compatibility.Verdict.as_json).
     license_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property

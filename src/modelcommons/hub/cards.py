@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from modelcommons.hub.licenses import normalize_license
+from modelcommons.licensing.terms import normalize_license
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$", re.S | re.M)
 RELATIONS = ("adapter", "finetune", "quantized", "merge")

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from modelcommons.config import get_settings
 from modelcommons.db.models import LineageEdge, Repo
 from modelcommons.errors import InvalidInputError, LicenseConflictError
-from modelcommons.hub import compatibility
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import can_see, find_repo
+from modelcommons.licensing import compatibility
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 MAX_DEPTH = 20

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from modelcommons.hub.compatibility import derive_license
+from modelcommons.licensing.compatibility import derive_license
 from modelcommons.ml.recipe import Recipe
 from modelcommons.ml.text import TrainResult
 

@@ -18,10 +18,10 @@ from modelcommons.hub import commits, files, lifecycle, likes, repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH, AddFile, AddLfsFile, Operation
 from modelcommons.hub.lfs import publish_object, receive_stream
-from modelcommons.hub.licenses import LICENSES
 from modelcommons.hub.previews import head_bytes
 from modelcommons.hub.refs import DEFAULT_BRANCH
 from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
+from modelcommons.licensing.terms import LICENSES
 from modelcommons.storage import get_store
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.forms import read_form, text, uploads

@@ -1,6 +1,6 @@
 """License data: SPDX id (or a known model license) → what it allows and asks.
 
-hub.compatibility checks derivatives against these terms along a model's ancestry.
+licensing.compatibility checks derivatives against these terms along a model's ancestry.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelcommons.errors import InvalidInputError
-from modelcommons.hub.licenses import (
+from modelcommons.licensing.terms import (
     LicenseTerms,
     license_options,
     license_terms,
