@@ -1,11 +1,15 @@
-# The two quick-start commands; see README.md.
-.PHONY: hub test setup bench
+# The two quick-start commands, and their parts; see README.md.
+.PHONY: hub test lint setup bench
 
 hub:
 	scripts/hub.sh
 
 test:
 	scripts/test.sh
+
+# Exactly CI's lint step (scripts/test.sh runs the same file).
+lint: setup
+	scripts/lint.sh
 
 setup:
 	scripts/setup.sh

@@ -26,10 +26,7 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
 fi
 
-echo "== lint: ruff, mypy --strict"
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check -q src tests bench
-.venv/bin/mypy
+scripts/lint.sh
 
 echo "== full suite: SQLite, filesystem store"
 .venv/bin/pytest -q -p no:cacheprovider tests
