@@ -120,14 +120,14 @@ def admin(hub: str) -> User:
 
 
 @pytest.fixture
-def api(hub: str, alice: User):  # type: ignore[no-untyped-def]
+def api(hub: str, alice: User):
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=hub, token=alice.token)
 
 
 @pytest.fixture
-def repo_id(api, alice: User) -> str:  # type: ignore[no-untyped-def]
+def repo_id(api, alice: User) -> str:
     """A fresh public model repo of alice's."""
     rid = f"{alice.name}/r-{uuid.uuid4().hex[:8]}"
     api.create_repo(rid)

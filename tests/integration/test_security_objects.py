@@ -107,7 +107,7 @@ def test_commit_cannot_name_an_object_it_never_uploaded(hub, api, alice, bob, bo
     unknown = _commit_lfs(hub, bob.token, bob_repo, "stolen.bin", unknown_oid, len(data))
     _same_answer(refused, unknown, oid, unknown_oid)
     # Without the size, too (the form a copy takes).
-    refused = _commit_lfs(hub, bob.token, bob_repo, "stolen.bin", oid, None)  # type: ignore[arg-type]
+    refused = _commit_lfs(hub, bob.token, bob_repo, "stolen.bin", oid, None)
     assert refused.status_code == 400 and "never uploaded" in refused.json()["error"]
 
     assert bob_api.repo_info(bob_repo).sha == head

@@ -42,7 +42,7 @@ def _xorb(count: int, *, compressible: bool) -> tuple[bytes, list[tuple[bytes, i
     """A serialized xorb of `count` distinct chunks: (body, [(chunk hash, size)], xorb hash).
     Compressible chunks are 128 KiB that LZ4 packs into a few hundred bytes; the others are
     4 KiB of os.urandom(4096 - 4) after the chunk's index."""
-    body, chunks = b"", []
+    body, chunks = b"", list[tuple[bytes, int]]()
     for _ in range(count):
         if compressible:
             data = os.urandom(16) + bytes(format.MAX_CHUNK_BYTES - 16)
@@ -332,8 +332,8 @@ def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo
     secret = b"S" * 4092 + b"KEY!"
     body = b""
     for data in (public, secret):
-        size = len(data).to_bytes(3, "little")
-        body += format.CHUNK_HEADER.pack(0, size, 0, size) + data
+        length = len(data).to_bytes(3, "little")
+        body += format.CHUNK_HEADER.pack(0, length, 0, length) + data
     chunks = [(format.chunk_hash(public), 4096), (format.chunk_hash(secret), 4096)]
     xorb = format.xorb_hash(chunks)
     private = f"{alice.name}/private-{os.urandom(4).hex()}"

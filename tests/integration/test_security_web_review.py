@@ -37,7 +37,7 @@ def _multipart(parts: list[tuple[str, str | None, int]]) -> Iterator[bytes]:
 
 def _post_chunked(
     hub: str, path: str, parts: list[tuple[str, str | None, int]], **kw
-) -> httpx.Response:  # type: ignore[no-untyped-def]
+) -> httpx.Response:
     headers = {**HTML, "Content-Type": "multipart/form-data; boundary=b", **kw.pop("headers", {})}
     return httpx.post(hub + path, content=_multipart(parts), headers=headers, timeout=60, **kw)
 

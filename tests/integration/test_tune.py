@@ -258,7 +258,7 @@ def test_image_head_on_efficientnet(hub, alice, assets, tmp_path):
 def test_tabular_tune_and_skops(hub, alice, assets):
     import pandas as pd
 
-    from modelcommons.ml.predict import load_skops
+    from modelcommons.ml.safe_skops import load_skops
 
     target = f"{alice.name}/cancer-model-{uuid.uuid4().hex[:6]}"
     commons(

@@ -40,7 +40,7 @@ def browser() -> Iterator[object]:
 class Session:
     """One browser profile (cookies) with a page that records console errors."""
 
-    def __init__(self, browser, hub: str, size: str = "desktop") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, browser, hub: str, size: str = "desktop") -> None:
         self.hub = hub
         self.size = SIZES[size]
         self.context = browser.new_context(viewport=self.size, base_url=hub)
@@ -55,7 +55,7 @@ class Session:
         )
         self.page.on("pageerror", lambda exc: self.errors.append(f"{self.page.url}: {exc}"))
 
-    def go(self, path: str, *, status: int = 200):  # type: ignore[no-untyped-def]
+    def go(self, path: str, *, status: int = 200):
         if status != 200:
             self.expected.add(status)
         response = self.page.goto(path)
@@ -95,7 +95,7 @@ class Session:
 
 
 @pytest.fixture
-def session(browser, hub: str) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def session(browser, hub: str) -> Iterator[Session]:
     opened = Session(browser, hub)
     yield opened
     opened.close()
@@ -275,7 +275,7 @@ def test_dataset_page_previews_csv_jsonl_and_parquet(
     assert image.evaluate("img => img.naturalWidth") == 12  # decoded, not a broken image
 
 
-def test_private_repos_are_invisible_to_others(browser, session: Session, hub: str) -> None:  # type: ignore[no-untyped-def]
+def test_private_repos_are_invisible_to_others(browser, session: Session, hub: str) -> None:
     owner, repo = _name("own"), _name("secret-")
     session.sign_up(owner)
     page = session.go("/new")
@@ -306,7 +306,7 @@ def test_private_repos_are_invisible_to_others(browser, session: Session, hub: s
         other.close()
 
 
-def test_pages_at_phone_width_and_login_errors(browser, hub: str) -> None:  # type: ignore[no-untyped-def]
+def test_pages_at_phone_width_and_login_errors(browser, hub: str) -> None:
     phone = Session(browser, hub, "phone")
     try:
         page = phone.go("/")

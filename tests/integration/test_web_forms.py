@@ -30,7 +30,7 @@ class Browser:
         assert match, f"no CSRF field on {page}"
         return match.group(1)
 
-    def post(self, path: str, data: dict[str, str], **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+    def post(self, path: str, data: dict[str, str], **kwargs) -> httpx.Response:
         return self.client.post(path, data={"csrf": self.csrf(), **data}, **kwargs)
 
     def new_repo(self, owner: str, name: str, kind: str = "model") -> None:

@@ -33,7 +33,7 @@ def principal() -> Principal:
 def _counted() -> Iterator[list[str]]:
     statements: list[str] = []
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def count(conn, cursor, statement, *args):
         statements.append(statement)
 
     event.listen(get_engine(), "before_cursor_execute", count)

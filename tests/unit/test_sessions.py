@@ -40,7 +40,7 @@ def _address() -> str:
     return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
 
 
-def _sign_up(policy: str = "open", code: str | None = None, password: str = "long enough"):  # type: ignore[no-untyped-def]
+def _sign_up(policy: str = "open", code: str | None = None, password: str = "long enough"):
     return sessions.sign_up(
         name=_name(),
         password=password,
@@ -148,10 +148,10 @@ def test_passwords_are_hashed_outside_every_transaction(monkeypatch: pytest.Monk
         pytest.skip("probes SQLite's write lock")
     seen: list[tuple[str, int, bool]] = []
 
-    def watched(method: str):  # type: ignore[no-untyped-def]
+    def watched(method: str):
         real = getattr(PasswordHasher, method)
 
-        def spy(self, *args):  # type: ignore[no-untyped-def]
+        def spy(self, *args):
             seen.append((method, get_engine().pool.checkedout(), _probe_write_lock()))  # type: ignore[attr-defined]
             return real(self, *args)
 
