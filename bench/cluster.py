@@ -78,7 +78,7 @@ def _upload(endpoint: str, token: str, size: int) -> str:
 
 
 def _token(home: Path) -> str:
-    from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+    from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 
     return read_credentials(home / CREDENTIALS_FILE)["token"]
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import COMMONS, forget_queue, free_port, serve, spawn
 
 pytestmark = pytest.mark.ml

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
 from tests.integration.cards import card, make_chain, publish, unique
 from tests.integration.conftest import User

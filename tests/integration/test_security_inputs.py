@@ -18,7 +18,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
 
 BIG = "99999999999999999999"

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
 
 PASSWORD = "a long password"

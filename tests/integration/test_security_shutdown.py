@@ -16,7 +16,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import COMMONS, free_port, serve, wait_for
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from modelcommons.db.engine import Session
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
@@ -16,7 +16,7 @@ org_app = typer.Typer(help="Manage organizations and their members.", no_args_is
 
 
 def _session() -> AbstractContextManager[Session]:
-    from modelcommons.cli.serve import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database
     from modelcommons.db.engine import write_session
 
     prepare_database()

@@ -22,7 +22,7 @@ def demo(
     from modelcommons.demo import seed
 
     if token is None:
-        from modelcommons.cli.serve import CREDENTIALS_FILE, read_credentials
+        from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
         from modelcommons.config import get_settings
 
         path = get_settings().home / CREDENTIALS_FILE

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from modelcommons.db.models import Account
 
 storage_app = typer.Typer(help="Storage accounting.", no_args_is_help=True)
 
@@ -32,10 +29,10 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
-    from modelcommons.cli.serve import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database
     from modelcommons.db.engine import read_session
     from modelcommons.hub import accounting
-    from modelcommons.hub.accounts import Principal
+    from modelcommons.hub.accounts import local_admin
     from modelcommons.hub.repos import get_repo
 
     prepare_database()
@@ -43,7 +40,7 @@ def stats(
         if repo is None:
             figures, title = accounting.hub_stats(session), "The hub's large files"
         else:
-            admin = Principal(user=_local_admin(), token_role="write")
+            admin = local_admin("commons-cli")
             found = get_repo(session, admin, repo_type, repo)
             figures, title = accounting.repo_stats(session, found), f"{repo_type} {found.repo_id}"
     table = Table(title=title, show_header=False)
@@ -58,16 +55,9 @@ def stats(
 @storage_app.command("convert")
 def convert() -> None:
     """Queue jobs converting files stored through LFS into Xet (the job worker runs them)."""
-    from modelcommons.cli.serve import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database
     from modelcommons.hub.xet.convert import queue_conversions
 
     prepare_database()
     queued = queue_conversions()
     typer.echo(f"Queued {len(queued)} conversion job(s); the job worker runs them.")
-
-
-def _local_admin() -> Account:
-    """The CLI runs on the hub's own database: it acts as a site administrator."""
-    from modelcommons.db.models import Account
-
-    return Account(name="commons-cli", kind="user", is_admin=True)

@@ -62,6 +62,12 @@ class Principal:
 ANONYMOUS = Principal()
 
 
+def local_admin(name: str) -> Principal:
+    """A site administrator for tools that run on the hub's own database (the CLI); the
+    account is not stored."""
+    return Principal(user=Account(name=name, kind="user", is_admin=True), token_role="write")
+
+
 def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -121,6 +127,13 @@ def create_user(
         fullname=fullname or name,
         is_admin=is_admin,
         password_hash=password_hash,
+    )
+
+
+def first_admin(session: Session) -> Account | None:
+    """The oldest site administrator, if the hub has one yet."""
+    return session.scalar(
+        select(Account).where(Account.kind == "user", Account.is_admin).order_by(Account.id)
     )
 
 
