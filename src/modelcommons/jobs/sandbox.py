@@ -172,8 +172,11 @@ def _follow(
 
 
 def _read(out: IO[bytes], answers: queue.Queue[bytes | None]) -> None:
-    while line := out.readline(MAX_ANSWER_BYTES):
-        answers.put(line)
+    """The only reader of the child's stdout, so it closes the pipe at EOF (once the child is
+    gone, killed at the latest), where no other thread can be reading it."""
+    with out:
+        while line := out.readline(MAX_ANSWER_BYTES):
+            answers.put(line)
     answers.put(None)
 
 
