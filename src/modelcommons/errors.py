@@ -10,6 +10,7 @@ CommonsError
  │    ├── RepoNotFoundError       404 RepoNotFound (also private repos you cannot see)
  │    ├── RevisionNotFoundError   404 RevisionNotFound
  │    └── EntryNotFoundError      404 EntryNotFound
+ ├── RepoMovedError               301 (a page asked for by a repo's old name: go to the new)
  ├── ConflictError                409
  ├── StaleParentError             412 (a commit's parent is no longer the branch head)
  ├── NotSupportedError            501
@@ -60,6 +61,17 @@ class RevisionNotFoundError(NotFoundError):
 
 class EntryNotFoundError(NotFoundError, FileNotFoundError):
     code = "EntryNotFound"
+
+
+class RepoMovedError(CommonsError):
+    """A page named a repo by an old name (it was renamed or moved): the browser is sent to
+    the same page under `new_id`. API routes follow old names without raising it."""
+
+    status = 301
+
+    def __init__(self, old_id: str, new_id: str) -> None:
+        super().__init__(f"{old_id} moved to {new_id}")
+        self.old_id, self.new_id = old_id, new_id
 
 
 class ConflictError(CommonsError):

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from modelcommons.db.models import FileEntry, Repo
+from modelcommons.db.models import FileEntry as FileEntry  # re-exported: edges name it
+from modelcommons.db.models import Repo
 from modelcommons.errors import EntryNotFoundError
 from modelcommons.hub.names import escape_like
 

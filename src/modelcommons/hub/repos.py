@@ -11,11 +11,13 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.models import Repo, RepoRedirect, RepoTag
+from modelcommons.db.models import Repo as Repo  # re-exported: edges name it, not db.models
+from modelcommons.db.models import RepoRedirect, RepoTag
 from modelcommons.errors import (
     InvalidInputError,
     NotSupportedError,
     PermissionDeniedError,
+    RepoMovedError,
     RepoNotFoundError,
     UnauthorizedError,
 )
@@ -182,3 +184,14 @@ def set_tags(session: Session, repo: Repo, tags: list[str]) -> None:
 
 def repo_tags(session: Session, repo: Repo) -> list[str]:
     return list(session.scalars(select(RepoTag.tag).where(RepoTag.repo_id == repo.id)))
+
+
+def get_repo_by_current_name(
+    session: Session, principal: Principal, repo_type: str, repo_id: str
+) -> Repo:
+    """The repo as `get_repo` finds it, but refused with RepoMovedError when `repo_id` is an
+    old name: a page's address should name the repo as it is called now."""
+    repo = get_repo(session, principal, repo_type, repo_id)
+    if repo.repo_id != repo_id:
+        raise RepoMovedError(repo_id, repo.repo_id)
+    return repo

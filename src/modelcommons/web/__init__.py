@@ -8,9 +8,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from modelcommons.errors import RepoMovedError
+from modelcommons.server.deps import ReadSession
 from modelcommons.web import account, browse, jobs, publish, repo_pages
 from modelcommons.web.auth import WebPrincipal
-from modelcommons.web.errors import RepoMoved, redirect_moved
+from modelcommons.web.errors import redirect_moved
 from modelcommons.web.rendering import HERE, pygments_css
 
 _first = APIRouter(include_in_schema=False)
@@ -25,12 +27,14 @@ def highlight_css() -> Response:
 
 
 @_last.get("/{name}", response_class=HTMLResponse)
-def account_page(request: Request, principal: WebPrincipal, name: str) -> HTMLResponse:
-    return browse.account_page(request, principal, name)
+def account_page(
+    request: Request, principal: WebPrincipal, name: str, session: ReadSession
+) -> HTMLResponse:
+    return browse.account_page(request, principal, name, session)
 
 
 def install_web(app: FastAPI) -> None:
-    app.add_exception_handler(RepoMoved, redirect_moved)
+    app.add_exception_handler(RepoMovedError, redirect_moved)  # picked over CommonsError's
     app.include_router(_first)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (account, browse, jobs, repo_pages, publish):

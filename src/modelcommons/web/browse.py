@@ -6,13 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Repo
+from modelcommons.db.engine import Session
 from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, evaluations, likes
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.names import whole_number
-from modelcommons.hub.repos import RepoQuery, can_see, facet_counts, list_repos
+from modelcommons.hub.repos import Repo, RepoQuery, can_see, facet_counts, list_repos
+from modelcommons.server.deps import ReadSession
 from modelcommons.web.auth import WebPrincipal
 from modelcommons.web.rendering import form_page, render
 
@@ -29,15 +29,16 @@ SORTS = {
 TAG_FILTERS = {"task": "{}", "library": "{}", "license": "license:{}", "language": "{}"}
 
 
-def _top(principal: Principal, repo_type: str, sort: str, count: int = 6) -> list[Repo]:
-    with read_session() as session:
-        return list_repos(session, principal, repo_type, RepoQuery(sort=sort, limit=count))[0]
+def _top(
+    session: Session, principal: Principal, repo_type: str, sort: str, count: int = 6
+) -> list[Repo]:
+    return list_repos(session, principal, repo_type, RepoQuery(sort=sort, limit=count))[0]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: WebPrincipal) -> HTMLResponse:
+def home(request: Request, principal: WebPrincipal, session: ReadSession) -> HTMLResponse:
     sections = [
-        (f"{label} {kind}", kind, sort, _top(principal, repo_type, sort))
+        (f"{label} {kind}", kind, sort, _top(session, principal, repo_type, sort))
         for kind, repo_type in LIST_TYPES.items()
         for sort, label in (
             ("lastModified", "Recently updated"),
@@ -45,8 +46,7 @@ def home(request: Request, principal: WebPrincipal) -> HTMLResponse:
             ("likes", "Most liked"),
         )
     ]
-    with read_session() as session:
-        tasks = facet_counts(session, principal, "model")["task"]
+    tasks = facet_counts(session, principal, "model")["task"]
     return render(request, "home.html", {"sections": sections, "tasks": tasks})
 
 
@@ -66,7 +66,7 @@ def _page_number(request: Request) -> int:
     return whole_number(request.query_params.get("page", "1"), what="The page number", least=1)
 
 
-def _list_page(request: Request, principal: Principal, kind: str) -> HTMLResponse:
+def _list_page(request: Request, principal: Principal, kind: str, session: Session) -> HTMLResponse:
     repo_type = LIST_TYPES[kind]
     chosen, tags = _filters(request)
     search = request.query_params.get("search", "").strip()
@@ -82,9 +82,8 @@ def _list_page(request: Request, principal: Principal, kind: str) -> HTMLRespons
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    with read_session() as session:
-        repos, more = list_repos(session, principal, repo_type, query)
-        facets = facet_counts(session, principal, repo_type)
+    repos, more = list_repos(session, principal, repo_type, query)
+    facets = facet_counts(session, principal, repo_type)
     return render(
         request,
         "list.html",
@@ -103,19 +102,18 @@ def _list_page(request: Request, principal: Principal, kind: str) -> HTMLRespons
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models(request: Request, principal: WebPrincipal) -> HTMLResponse:
-    return _list_page(request, principal, "models")
+def models(request: Request, principal: WebPrincipal, session: ReadSession) -> HTMLResponse:
+    return _list_page(request, principal, "models", session)
 
 
 @router.get("/datasets", response_class=HTMLResponse)
-def datasets(request: Request, principal: WebPrincipal) -> HTMLResponse:
-    return _list_page(request, principal, "datasets")
+def datasets(request: Request, principal: WebPrincipal, session: ReadSession) -> HTMLResponse:
+    return _list_page(request, principal, "datasets", session)
 
 
 @router.get("/leaderboards", response_class=HTMLResponse)
-def leaderboards(request: Request, principal: WebPrincipal) -> HTMLResponse:
-    with read_session() as session:
-        found = evaluations.boards(session, principal)
+def leaderboards(request: Request, principal: WebPrincipal, session: ReadSession) -> HTMLResponse:
+    found = evaluations.boards(session, principal)
     return render(request, "leaderboards.html", {"boards": found})
 
 
@@ -128,11 +126,12 @@ def leaderboard(
     metric: str,
     verified: bool = False,
     order: str = "",
+    *,
+    session: ReadSession,
 ) -> HTMLResponse:
     """One leaderboard, sortable; verified and self-reported results told apart."""
     query = evaluations.BoardQuery(task, dataset, metric, verified, order)
-    with read_session() as session:
-        entries = evaluations.board_entries(session, principal, query)
+    entries = evaluations.board_entries(session, principal, query)
     context = {
         "task": task,
         "dataset": dataset,
@@ -145,24 +144,28 @@ def leaderboard(
 
 
 def account_page(
-    request: Request, principal: Principal, name: str, *, error: CommonsError | None = None
+    request: Request,
+    principal: Principal,
+    name: str,
+    session: Session,
+    *,
+    error: CommonsError | None = None,
 ) -> HTMLResponse:
     """A user's or an organization's page: repos one may see, members or organizations; an
     organization's admins also manage its members here."""
-    with read_session() as session:
-        account = accounts.get_account(session, name)
-        repos = {
-            kind: list_repos(session, principal, repo_type, RepoQuery(author=name, sort="likes"))[0]
-            for kind, repo_type in LIST_TYPES.items()
-        }
-        if account.kind == "org":
-            people = accounts.members(session, account)
-            orgs: list[str] = []
-            liked: list[Repo] = []
-        else:
-            people = []
-            orgs = sorted(accounts.org_roles(session, account))
-            liked = [r for r, _ in likes.liked_repos(session, account.id) if can_see(principal, r)]
+    account = accounts.get_account(session, name)
+    repos = {
+        kind: list_repos(session, principal, repo_type, RepoQuery(author=name, sort="likes"))[0]
+        for kind, repo_type in LIST_TYPES.items()
+    }
+    if account.kind == "org":
+        people = accounts.members(session, account)
+        orgs: list[str] = []
+        liked: list[Repo] = []
+    else:
+        people = []
+        orgs = sorted(accounts.org_roles(session, account))
+        liked = [r for r, _ in likes.liked_repos(session, account.id) if can_see(principal, r)]
     context = {
         "account": account,
         "repos": repos,

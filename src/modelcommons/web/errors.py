@@ -7,19 +7,14 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from modelcommons.errors import RepoMovedError
+
 API_PREFIXES = ("/api/", "/xet/", "/lfs/", "/v1/")
 
 
-class RepoMoved(Exception):
-    """A page was asked for by a repo's old name: send the browser to the new one."""
-
-    def __init__(self, old_id: str, new_id: str) -> None:
-        super().__init__(f"{old_id} moved to {new_id}")
-        self.old_id, self.new_id = old_id, new_id
-
-
 async def redirect_moved(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RepoMoved)
+    """A page under a repo's old name: the same page under the new one (308 keeps a POST)."""
+    assert isinstance(exc, RepoMovedError)
     path = request.url.path.replace(f"/{exc.old_id}", f"/{exc.new_id}", 1)
     return RedirectResponse(path, status_code=301 if request.method == "GET" else 308)
 

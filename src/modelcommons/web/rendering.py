@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,9 @@ from pygments.util import ClassNotFound
 
 from modelcommons import __version__
 from modelcommons.config import get_settings
-from modelcommons.db.models import Repo, utcnow
 from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub.names import split_repo_id
+from modelcommons.hub.repos import Repo
 from modelcommons.web import auth
 
 HERE = Path(__file__).parent
@@ -209,7 +209,8 @@ def filesize(size: int | None) -> str:
 def ago(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    seconds = (utcnow() - moment).total_seconds()
+    now = datetime.now(UTC).replace(tzinfo=None)  # the database keeps naive UTC times
+    seconds = (now - moment).total_seconds()
     for span, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day")):
         if seconds >= span:
             count = int(seconds // span)

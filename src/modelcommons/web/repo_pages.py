@@ -8,18 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Commit, FileEntry, Repo
-from modelcommons.errors import CommonsError, EntryNotFoundError, RevisionNotFoundError
+from modelcommons.db.engine import Session
+from modelcommons.errors import CommonsError, EntryNotFoundError
 from modelcommons.hub import (
     accounting,
     cards,
     evaluations,
     files,
+    history,
     likes,
     lineage,
     previews,
@@ -28,12 +26,12 @@ from modelcommons.hub import (
 )
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
+from modelcommons.hub.files import FileEntry
 from modelcommons.hub.names import whole_number
 from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
-from modelcommons.server.deps import base_url, decoded
+from modelcommons.hub.repos import Repo
+from modelcommons.server.deps import ReadSession, base_url, decoded
 from modelcommons.web.auth import WebPrincipal
-from modelcommons.web.diffs import changes_between
-from modelcommons.web.errors import RepoMoved
 from modelcommons.web.rendering import (
     card_start,
     highlight_file,
@@ -80,9 +78,7 @@ class RepoView:
 
 def open_repo(session: Session, principal: Principal, at: RepoAddress, rev: str) -> RepoView:
     """The repo and revision a page shows, as the principal may see them."""
-    repo = repos.get_repo(session, principal, at.type, at.id)
-    if repo.repo_id != at.id:
-        raise RepoMoved(at.id, repo.repo_id)
+    repo = repos.get_repo_by_current_name(session, principal, at.type, at.id)
     sha = refs.resolve_revision(session, repo, rev)
     found = refs.list_refs(session, repo)
     role = principal.role_in(repo.namespace)
@@ -150,18 +146,19 @@ def _preview(session: Session, entry: FileEntry | None) -> tuple[Any, str | None
         return None, exc.message
 
 
-def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLResponse:
-    with read_session() as session:
-        view = open_repo(session, principal, at, DEFAULT_BRANCH)
-        card, card_cut = card_html(session, view.repo, view.sha)
-        table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
-        table, table_error = _preview(session, table_file)
-        file_count = len(files.files_at(session, view.repo, view.sha))
-        up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
-        down = lineage.descendants(session, principal, view.repo, depth=1)
-        results = evaluations.model_evaluations(session, principal, view.repo)
-        license_check = lineage.license_check_for(session, principal, view.repo)
-        storage = accounting.repo_stats(session, view.repo)
+def _repo_page(
+    request: Request, principal: Principal, at: RepoAddress, session: Session
+) -> HTMLResponse:
+    view = open_repo(session, principal, at, DEFAULT_BRANCH)
+    card, card_cut = card_html(session, view.repo, view.sha)
+    table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
+    table, table_error = _preview(session, table_file)
+    file_count = len(files.files_at(session, view.repo, view.sha))
+    up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+    down = lineage.descendants(session, principal, view.repo, depth=1)
+    results = evaluations.model_evaluations(session, principal, view.repo)
+    license_check = lineage.license_check_for(session, principal, view.repo)
+    storage = accounting.repo_stats(session, view.repo)
     return render(
         request,
         "repo.html",
@@ -187,27 +184,19 @@ def _repo_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLR
     )
 
 
-def _commit_titles(session: Session, repo: Repo, shas: set[str]) -> dict[str, Commit]:
-    if not shas:
-        return {}
-    stmt = select(Commit).where(Commit.repo_id == repo.id, Commit.sha.in_(shas))
-    return {c.sha: c for c in session.scalars(stmt)}
-
-
 def _breadcrumbs(path: str) -> list[tuple[str, str]]:
     parts = [p for p in path.split("/") if p]
     return [(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)]
 
 
 def _tree_page(
-    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str
+    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str, session: Session
 ) -> HTMLResponse:
-    with read_session() as session:
-        view = open_repo(session, principal, at, rev)
-        entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
-        commits = _commit_titles(
-            session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
-        )
+    view = open_repo(session, principal, at, rev)
+    entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
+    commits = history.commits_by_sha(
+        session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
+    )
     entries.sort(key=lambda e: (e.kind != "directory", e.path.lower()))
     return render(
         request,
@@ -224,29 +213,28 @@ def _tree_page(
 
 
 def _blob_page(
-    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str
+    request: Request, principal: Principal, at: RepoAddress, rev: str, path: str, session: Session
 ) -> HTMLResponse:
-    with read_session() as session:
-        view = open_repo(session, principal, at, rev)
-        entry = files.get_file(session, view.repo, view.sha, path)
-        kind, content, truncated = "binary", None, False
-        table, table_error = None, None
-        if path.lower().endswith(IMAGE_SUFFIXES):
-            kind = "image"
-        else:
-            head = previews.head_bytes(session, entry, previews.TEXT_BYTES)
-            if b"\0" not in head[:8192]:
-                kind, truncated = "text", entry.size > len(head)
-                text = previews.decode_head(head, complete=not truncated)
-                if previews.is_table(path):
-                    table, table_error = _preview(session, entry)
-                # The lexer is chosen by the file's name, so the name is part of the key.
-                key = ("file " + path.rsplit("/", 1)[-1], entry.oid, len(text))
-                content = rendered(key, lambda: highlight_file(path, text))
-            elif previews.is_table(path):
-                kind = "table"
+    view = open_repo(session, principal, at, rev)
+    entry = files.get_file(session, view.repo, view.sha, path)
+    kind, content, truncated = "binary", None, False
+    table, table_error = None, None
+    if path.lower().endswith(IMAGE_SUFFIXES):
+        kind = "image"
+    else:
+        head = previews.head_bytes(session, entry, previews.TEXT_BYTES)
+        if b"\0" not in head[:8192]:
+            kind, truncated = "text", entry.size > len(head)
+            text = previews.decode_head(head, complete=not truncated)
+            if previews.is_table(path):
                 table, table_error = _preview(session, entry)
-        last = _commit_titles(session, view.repo, {entry.last_commit_sha or ""})
+            # The lexer is chosen by the file's name, so the name is part of the key.
+            key = ("file " + path.rsplit("/", 1)[-1], entry.oid, len(text))
+            content = rendered(key, lambda: highlight_file(path, text))
+        elif previews.is_table(path):
+            kind = "table"
+            table, table_error = _preview(session, entry)
+    last = history.commits_by_sha(session, view.repo, {entry.last_commit_sha or ""})
     return render(
         request,
         "blob.html",
@@ -268,13 +256,12 @@ def _blob_page(
 
 
 def _commits_page(
-    request: Request, principal: Principal, at: RepoAddress, rev: str
+    request: Request, principal: Principal, at: RepoAddress, rev: str, session: Session
 ) -> HTMLResponse:
     page = whole_number(request.query_params.get("p", "0"), what="The page number")
-    with read_session() as session:
-        view = open_repo(session, principal, at, rev)
-        history = refs.commit_history(session, view.repo, view.sha)
-    shown = history[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
+    view = open_repo(session, principal, at, rev)
+    commits = refs.commit_history(session, view.repo, view.sha)
+    shown = commits[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
     return render(
         request,
         "commits.html",
@@ -283,44 +270,42 @@ def _commits_page(
             "tab": "history",
             "commits": shown,
             "page": page,
-            "more": (page + 1) * COMMITS_PER_PAGE < len(history),
+            "more": (page + 1) * COMMITS_PER_PAGE < len(commits),
         },
     )
 
 
-def _commit_page(request: Request, principal: Principal, at: RepoAddress, sha: str) -> HTMLResponse:
-    with read_session() as session:
-        view = open_repo(session, principal, at, sha)
-        commit = session.get(Commit, (view.repo.id, view.sha))
-        if commit is None:
-            raise RevisionNotFoundError(f"No commit {sha} in {view.repo.repo_id}.")
-        parent = commit.parents.split()[0] if commit.parents else None
-        before = files.files_at(session, view.repo, parent) if parent else {}
-        after = files.files_at(session, view.repo, view.sha)
+def _commit_page(
+    request: Request, principal: Principal, at: RepoAddress, sha: str, session: Session
+) -> HTMLResponse:
+    view = open_repo(session, principal, at, sha)
     settings = get_settings()
+    found = history.commit_changes(
+        session,
+        view.repo,
+        view.sha,
+        max_lines=settings.diff_lines,
+        max_file_bytes=settings.diff_file_bytes,
+    )
     return render(
         request,
         "commit.html",
         {
             **view.as_context(),
             "tab": "history",
-            "commit": commit,
-            "parent": parent,
-            "changes": changes_between(
-                before,
-                after,
-                max_lines=settings.diff_lines,
-                max_file_bytes=settings.diff_file_bytes,
-            ),
+            "commit": found.commit,
+            "parent": found.parent,
+            "changes": found.changes,
         },
     )
 
 
-def _lineage_page(request: Request, principal: Principal, at: RepoAddress) -> HTMLResponse:
-    with read_session() as session:
-        view = open_repo(session, principal, at, DEFAULT_BRANCH)
-        up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
-        down = lineage.descendants(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+def _lineage_page(
+    request: Request, principal: Principal, at: RepoAddress, session: Session
+) -> HTMLResponse:
+    view = open_repo(session, principal, at, DEFAULT_BRANCH)
+    up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
+    down = lineage.descendants(session, principal, view.repo, depth=lineage.MAX_DEPTH)
     context = {**view.as_context(), "tab": "lineage", "ancestors": up, "descendants": down}
     return render(request, "lineage.html", context)
 
@@ -332,42 +317,75 @@ def _routes(prefix: str, repo_type: str) -> None:
         return RepoAddress(repo_type, namespace, name)
 
     @router.get(base, response_class=HTMLResponse, name=f"web_repo_{repo_type}")
-    def repo_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
-        return _repo_page(request, principal, at(namespace, name))
+    def repo_page(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, session: ReadSession
+    ) -> Any:
+        return _repo_page(request, principal, at(namespace, name), session)
 
     @router.get(base + "/lineage", response_class=HTMLResponse)
-    def lineage_page(request: Request, principal: WebPrincipal, namespace: str, name: str) -> Any:
-        return _lineage_page(request, principal, at(namespace, name))
+    def lineage_page(
+        request: Request, principal: WebPrincipal, namespace: str, name: str, session: ReadSession
+    ) -> Any:
+        return _lineage_page(request, principal, at(namespace, name), session)
 
     @router.get(base + "/tree/{rev}", response_class=HTMLResponse, name=f"web_root_{repo_type}")
     def tree_root(
-        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
+        request: Request,
+        principal: WebPrincipal,
+        namespace: str,
+        name: str,
+        rev: str,
+        session: ReadSession,
     ) -> Any:
-        return _tree_page(request, principal, at(namespace, name), decoded(rev), "")
+        return _tree_page(request, principal, at(namespace, name), decoded(rev), "", session)
 
     @router.get(base + "/tree/{rev}/{path:path}", response_class=HTMLResponse)
     def tree(
-        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
+        request: Request,
+        principal: WebPrincipal,
+        namespace: str,
+        name: str,
+        rev: str,
+        path: str,
+        session: ReadSession,
     ) -> Any:
-        return _tree_page(request, principal, at(namespace, name), decoded(rev), decoded(path))
+        where = at(namespace, name)
+        return _tree_page(request, principal, where, decoded(rev), decoded(path), session)
 
     @router.get(base + "/blob/{rev}/{path:path}", response_class=HTMLResponse)
     def blob(
-        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str, path: str
+        request: Request,
+        principal: WebPrincipal,
+        namespace: str,
+        name: str,
+        rev: str,
+        path: str,
+        session: ReadSession,
     ) -> Any:
-        return _blob_page(request, principal, at(namespace, name), decoded(rev), decoded(path))
+        where = at(namespace, name)
+        return _blob_page(request, principal, where, decoded(rev), decoded(path), session)
 
     @router.get(base + "/commits/{rev}", response_class=HTMLResponse)
     def commits(
-        request: Request, principal: WebPrincipal, namespace: str, name: str, rev: str
+        request: Request,
+        principal: WebPrincipal,
+        namespace: str,
+        name: str,
+        rev: str,
+        session: ReadSession,
     ) -> Any:
-        return _commits_page(request, principal, at(namespace, name), decoded(rev))
+        return _commits_page(request, principal, at(namespace, name), decoded(rev), session)
 
     @router.get(base + "/commit/{sha}", response_class=HTMLResponse)
     def commit(
-        request: Request, principal: WebPrincipal, namespace: str, name: str, sha: str
+        request: Request,
+        principal: WebPrincipal,
+        namespace: str,
+        name: str,
+        sha: str,
+        session: ReadSession,
     ) -> Any:
-        return _commit_page(request, principal, at(namespace, name), sha)
+        return _commit_page(request, principal, at(namespace, name), sha, session)
 
 
 for _prefix, _type in (("/datasets", "dataset"), ("", "model")):

@@ -9,7 +9,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from modelcommons.db.models import Repo
+from modelcommons.hub.repos import Repo
 
 
 @dataclass(frozen=True)
