@@ -79,9 +79,10 @@ def create_token(
 ) -> None:
     """Create an access token for USER and print it (it is shown only this once)."""
     from modelcommons.hub.accounts import create_token as create
+    from modelcommons.hub.accounts import parse_scope
 
     with _session() as session:
-        _, secret = create(session, user, name=name, role=role)
+        _, secret = create(session, user, name=name, role=parse_scope(role))
     typer.echo(secret)
 
 
@@ -104,8 +105,8 @@ def add_member(
     role: Annotated[str, typer.Option(help="read, write or admin.")] = "write",
 ) -> None:
     """Add USER to ORG with ROLE (or change the role of a member)."""
-    from modelcommons.hub.accounts import set_member
+    from modelcommons.hub.accounts import parse_role, set_member
 
     with _session() as session:
-        set_member(session, org, user, role=role)
+        set_member(session, org, user, role=parse_role(role))
     typer.echo(f"{user} is now a {role} member of {org}.")

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal, get_args
 
 from argon2 import PasswordHasher
 from sqlalchemy import delete, select
@@ -21,8 +22,10 @@ from modelcommons.errors import (
 )
 from modelcommons.hub.names import MAX_INTEGER, validate_namespace
 
-ROLES = ("read", "write", "admin")
-TOKEN_ROLES = ("read", "write")
+Role = Literal["read", "write", "admin"]  # a member's role in an org, and what an action needs
+Scope = Literal["read", "write"]  # what a token lets its bearer do
+ROLES: tuple[Role, ...] = get_args(Role)
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 TOKEN_PREFIX = "mc_"
 PASSWORDS = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -33,15 +36,15 @@ class Principal:
     """Who a request acts as: a user with a token's scope, or nobody."""
 
     user: Account | None = None
-    token_role: str | None = None
+    token_role: Scope | None = None
     token_name: str | None = None
-    org_roles: dict[str, str] = field(default_factory=dict)
+    org_roles: dict[str, Role] = field(default_factory=dict)
 
     @property
     def name(self) -> str | None:
         return self.user.name if self.user else None
 
-    def role_in(self, namespace: str) -> str | None:
+    def role_in(self, namespace: str) -> Role | None:
         """The role this principal holds over a namespace: admin of its own, its org role."""
         if self.user is None:
             return None
@@ -66,6 +69,22 @@ def local_admin(name: str) -> Principal:
     """A site administrator for tools that run on the hub's own database (the CLI); the
     account is not stored."""
     return Principal(user=Account(name=name, kind="user", is_admin=True), token_role="write")
+
+
+def parse_role(value: str) -> Role:
+    """A role from a form, the command line or a membership row, checked and narrowed."""
+    for role in ROLES:
+        if value == role:
+            return role
+    raise InvalidInputError(f"Invalid role {value!r}: expected one of {', '.join(ROLES)}.")
+
+
+def parse_scope(value: str) -> Scope:
+    """A token's scope from a form, the command line or a token row, checked and narrowed."""
+    for scope in SCOPES:
+        if value == scope:
+            return scope
+    raise InvalidInputError(f"Invalid token role {value!r}: expected read or write.")
 
 
 def _hash_token(secret: str) -> str:
@@ -144,10 +163,8 @@ def create_org(session: Session, name: str, *, owner: str, fullname: str = "") -
     return org
 
 
-def set_member(session: Session, org: str, user: str, *, role: str) -> Membership:
+def set_member(session: Session, org: str, user: str, *, role: Role) -> Membership:
     """Add a member, or change a member's role (never demoting the last admin)."""
-    if role not in ROLES:
-        raise InvalidInputError(f"Invalid role {role!r}: expected one of {', '.join(ROLES)}.")
     org_account = get_account(session, org, kind="org")
     user_account = get_account(session, user, kind="user")
     membership = session.get(Membership, (org_account.id, user_account.id))
@@ -182,19 +199,17 @@ def authorize_org_admin(principal: Principal, org: str) -> None:
         raise PermissionDeniedError(f"Only admins of {org} can manage its members.")
 
 
-def org_roles(session: Session, user: Account) -> dict[str, str]:
+def org_roles(session: Session, user: Account) -> dict[str, Role]:
     rows = session.execute(
         select(Account.name, Membership.role)
         .join(Membership, Membership.org_id == Account.id)
         .where(Membership.user_id == user.id)
     )
-    return {name: role for name, role in rows}
+    return {name: parse_role(role) for name, role in rows}
 
 
-def create_token(session: Session, user: str, *, name: str, role: str) -> tuple[Token, str]:
+def create_token(session: Session, user: str, *, name: str, role: Scope) -> tuple[Token, str]:
     """A new token; the secret is returned once and only its hash is stored."""
-    if role not in TOKEN_ROLES:
-        raise InvalidInputError(f"Invalid token role {role!r}: expected read or write.")
     account = get_account(session, user, kind="user")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = Token(user_id=account.id, name=name, role=role, token_hash=_hash_token(secret))
@@ -210,7 +225,10 @@ def authenticate_token(session: Session, secret: str) -> Principal:
     user = session.get(Account, token.user_id)
     assert user is not None
     return Principal(
-        user=user, token_role=token.role, token_name=token.name, org_roles=org_roles(session, user)
+        user=user,
+        token_role=parse_scope(token.role),
+        token_name=token.name,
+        org_roles=org_roles(session, user),
     )
 
 
@@ -228,11 +246,11 @@ def revoke_token(session: Session, user: Account, token_id: int) -> None:
         raise NotFoundError("No such token.")
 
 
-def members(session: Session, org: Account) -> list[tuple[Account, str]]:
+def members(session: Session, org: Account) -> list[tuple[Account, Role]]:
     rows = session.execute(
         select(Account, Membership.role)
         .join(Membership, Membership.user_id == Account.id)
         .where(Membership.org_id == org.id)
         .order_by(Account.name)
     )
-    return [(account, role) for account, role in rows]
+    return [(account, parse_role(role)) for account, role in rows]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 from modelcommons.errors import InvalidInputError
 
-REPO_TYPES = ("model", "dataset", "space")
+RepoType = Literal["model", "dataset", "space"]  # spaces are named, then refused (NotSupported)
+REPO_TYPES: tuple[RepoType, ...] = get_args(RepoType)
 # First URL segments that can never be a namespace: they route elsewhere.
 RESERVED_NAMES = frozenset(
     {
@@ -75,11 +77,12 @@ def split_repo_id(repo_id: str) -> tuple[str, str]:
     return validate_namespace(namespace), validate_name(name, what="repo name")
 
 
-def validate_repo_type(repo_type: str | None) -> str:
-    repo_type = repo_type or "model"
-    if repo_type not in REPO_TYPES:
-        raise InvalidInputError(f"Invalid repo type {repo_type!r}: expected model or dataset.")
-    return repo_type
+def validate_repo_type(repo_type: str | None) -> RepoType:
+    """A repo type from a request (None or "": model), checked and narrowed once at the edge."""
+    for known in REPO_TYPES:
+        if (repo_type or "model") == known:
+            return known
+    raise InvalidInputError(f"Invalid repo type {repo_type!r}: expected model or dataset.")
 
 
 def is_commit_sha(rev: str) -> bool:

@@ -21,13 +21,13 @@ from modelcommons.errors import (
     RepoNotFoundError,
     UnauthorizedError,
 )
-from modelcommons.hub.accounts import Principal
-from modelcommons.hub.names import MAX_INTEGER, escape_like, validate_repo_type
+from modelcommons.hub.accounts import Principal, Role
+from modelcommons.hub.names import MAX_INTEGER, RepoType, escape_like, validate_repo_type
 
-_LEVELS = {"read": 0, "write": 1, "admin": 2}
+_LEVELS: dict[Role, int] = {"read": 0, "write": 1, "admin": 2}
 
 
-def check_supported(repo_type: str) -> str:
+def check_supported(repo_type: str) -> RepoType:
     """The repo type, refused if it is unknown or one we do not host (Spaces)."""
     repo_type = validate_repo_type(repo_type)
     if repo_type == "space":
@@ -39,7 +39,7 @@ def can_see(principal: Principal, repo: Repo) -> bool:
     return not repo.private or principal.role_in(repo.namespace) is not None
 
 
-def authorize_namespace(principal: Principal, namespace: str, need: str) -> None:
+def authorize_namespace(principal: Principal, namespace: str, need: Role) -> None:
     """Refuse unless the principal may act with `need` ('write' or 'admin') on a namespace."""
     if principal.user is None:
         raise UnauthorizedError("You must be authenticated with a token to do this.")
@@ -50,7 +50,7 @@ def authorize_namespace(principal: Principal, namespace: str, need: str) -> None
         raise PermissionDeniedError(f"You have no {need} access to the namespace {namespace!r}.")
 
 
-def find_repo(session: Session, repo_type: str, repo_id: str) -> Repo | None:
+def find_repo(session: Session, repo_type: RepoType, repo_id: str) -> Repo | None:
     """The repo by id or old name, whoever asks (callers check visibility)."""
     namespace, _, name = repo_id.partition("/")
     return _find(session, repo_type, namespace, name) if name else None
@@ -68,7 +68,7 @@ def _find(session: Session, repo_type: str, namespace: str, name: str) -> Repo |
 
 
 def get_repo(
-    session: Session, principal: Principal, repo_type: str, repo_id: str, *, need: str = "read"
+    session: Session, principal: Principal, repo_type: str, repo_id: str, *, need: Role = "read"
 ) -> Repo:
     """The repo if the principal may `need` it; a private repo one cannot see does not exist."""
     repo_type = check_supported(repo_type)

@@ -182,7 +182,8 @@ async def create_token(request: Request, principal: SignedIn) -> HTMLResponse:
     def create() -> str:
         with write_session() as session:
             name = text(form, "name") or "unnamed"
-            return accounts.create_token(session, user, name=name, role=text(form, "role"))[1]
+            scope = accounts.parse_scope(text(form, "role"))
+            return accounts.create_token(session, user, name=name, role=scope)[1]
 
     try:
         secret = await run_in_threadpool(create)
@@ -241,7 +242,7 @@ async def set_member(request: Request, principal: SignedIn, org: str) -> Respons
             if action == "remove":
                 accounts.remove_member(session, org, user)
             else:
-                accounts.set_member(session, org, user, role=role)
+                accounts.set_member(session, org, user, role=accounts.parse_role(role))
 
     try:
         await run_in_threadpool(change)

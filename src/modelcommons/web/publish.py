@@ -15,7 +15,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import CommonsError, InvalidInputError, PayloadTooLargeError
 from modelcommons.hub import commits, files, lifecycle, likes, repos
-from modelcommons.hub.accounts import Principal
+from modelcommons.hub.accounts import Principal, Role
 from modelcommons.hub.commits import CARD_PATH, AddFile, AddLfsFile, Operation
 from modelcommons.hub.lfs import publish_object, receive_stream
 from modelcommons.hub.previews import head_bytes
@@ -108,7 +108,7 @@ def _commit(
     )
 
 
-def open_main(principal: Principal, at: RepoAddress, need: str = "write") -> RepoView:
+def open_main(principal: Principal, at: RepoAddress, need: Role = "write") -> RepoView:
     """The repo's main branch, if the principal may `need` it."""
     with read_session() as session:
         view = open_repo(session, principal, at, DEFAULT_BRANCH)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from modelcommons.config import get_settings
 from modelcommons.errors import PermissionDeniedError, UnauthorizedError
+from modelcommons.hub.accounts import Scope, parse_scope
 
 TTL_SECONDS = 3600
 PREFIX = "xet1"
@@ -25,11 +26,11 @@ PREFIX = "xet1"
 @dataclass(frozen=True)
 class CasGrant:
     repo_id: int
-    scope: str  # "read" | "write"
+    scope: Scope
     expires: int
     user_id: int | None = None  # None: an anonymous reader
 
-    def require(self, scope: str) -> None:
+    def require(self, scope: Scope) -> None:
         if scope == "write" and self.scope != "write":
             raise PermissionDeniedError("This Xet token is read-only.")
 
@@ -40,7 +41,7 @@ def _mac(payload: str) -> str:
 
 
 def issue(
-    repo_id: int, scope: str, *, user_id: int | None = None, ttl: int = TTL_SECONDS
+    repo_id: int, scope: Scope, *, user_id: int | None = None, ttl: int = TTL_SECONDS
 ) -> tuple[str, int]:
     expires = int(time.time()) + ttl
     payload = base64.urlsafe_b64encode(
@@ -58,7 +59,7 @@ def verify(token: str) -> CasGrant:
         user = claims.get("u")
         grant = CasGrant(
             int(claims["r"]),
-            str(claims["s"]),
+            parse_scope(str(claims["s"])),  # InvalidInputError is a ValueError
             int(claims["e"]),
             None if user is None else int(user),
         )

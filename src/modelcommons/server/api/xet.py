@@ -25,6 +25,7 @@ from modelcommons.errors import (
     PermissionDeniedError,
     UnauthorizedError,
 )
+from modelcommons.hub.accounts import Scope
 from modelcommons.hub.lfs import Uploader
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
@@ -40,12 +41,10 @@ _RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")
 
 
 def _token_response(
-    repo: RepoInUrl, principal: CurrentPrincipal, base: str, scope: str
+    repo: RepoInUrl, principal: CurrentPrincipal, base: str, scope: Scope
 ) -> Response:
     with read_session() as session:
-        found = get_repo(
-            session, principal, repo.type, repo.id, need=scope if scope == "write" else "read"
-        )
+        found = get_repo(session, principal, repo.type, repo.id, need=scope)
     user_id = principal.user.id if principal.user else None
     token, expires = tokens.issue(found.id, scope, user_id=user_id)
     headers = {

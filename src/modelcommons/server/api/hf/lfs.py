@@ -27,7 +27,7 @@ from modelcommons.errors import (
 )
 from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
-from modelcommons.hub.accounts import Principal
+from modelcommons.hub.accounts import Principal, Role
 from modelcommons.hub.repos import get_repo
 from modelcommons.server import signing
 from modelcommons.server.bodies import json_object
@@ -164,7 +164,7 @@ async def _batch(
         raise PayloadTooLargeError(
             f"An LFS batch names at most {MAX_BATCH_OBJECTS} objects; send the rest in another."
         )
-    need = "write" if operation == "upload" else "read"
+    need: Role = "write" if operation == "upload" else "read"
 
     def answer() -> dict[str, Any]:
         with read_session() as session:
