@@ -19,7 +19,7 @@ from modelcommons.hub.tables import CELL_CHARS, MAX_COLUMNS, ByteRanges, Table, 
 FIRST_READ = 1024  # most page headers are a few dozen bytes
 HEADER_BYTES = 64 * 1024  # a page header longer than this (huge statistics) is refused
 MAX_PAGES = 500  # page headers read for one preview, all columns together
-DICTIONARY_PAGE, DATA_PAGE, DATA_PAGE_V2 = 2, 0, 3
+DATA_PAGE, DATA_PAGE_V2 = 0, 3  # the page types that count values (a dictionary page is 2)
 LIST_ITEMS = 10  # items of a list cell shown before "…"
 
 

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
-LABEL_COLUMNS = ("label", "labels", "target", "category", "class")
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 SPLIT_NAMES = {
     "train": "train",

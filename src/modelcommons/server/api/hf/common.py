@@ -9,7 +9,6 @@ from fastapi import Request
 from modelcommons.errors import NotFoundError
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
-PREFIX_TYPES = {"": "model", "datasets": "dataset", "spaces": "space"}
 
 
 def repo_type_of(plural: str) -> str:
