@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from tests.integration.cards import card, make_chain, publish, unique
 from tests.integration.conftest import User
 
 
-def get(hub: str, path: str, token: str | None = None) -> dict:
+def get(hub: str, path: str, token: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.get(f"{hub}{path}", headers=headers)
     assert response.status_code == 200, response.text

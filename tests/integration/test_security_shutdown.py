@@ -36,7 +36,7 @@ def _parents() -> dict[int, int]:
 
 
 def _descendants(pid: int) -> set[int]:
-    parents, found, todo = _parents(), set(), [pid]
+    parents, found, todo = _parents(), set[int](), [pid]
     while todo:
         current = todo.pop()
         children = {child for child, parent in parents.items() if parent == current}
