@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -22,5 +23,24 @@ def test_a_refused_download_is_one_line(hub, alice, bob):
     )
     assert result.returncode == 1
     assert result.stderr.startswith("Error: the hub refused: 404"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_hub_is_one_line(tmp_path):
+    """huggingface_hub wraps the refused connection in LocalEntryNotFoundError: still a network
+    failure, said in one line (it was a traceback)."""
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "modelcommons.cli.main", "run", "someone/model", "a review"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_ENDPOINT": closed, "HF_HOME": str(tmp_path)},
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot reach the hub"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr

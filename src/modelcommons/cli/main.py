@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import typer
 
@@ -47,18 +48,38 @@ def main() -> None:
 
 
 def _hub_failure(exc: Exception) -> str | None:
-    """One line for a hub that cannot be reached or refused a request; None for a bug."""
+    """One line for a hub that cannot be reached or refused a request; None for a bug.
+
+    The HF libraries wrap a network failure (huggingface_hub in LocalEntryNotFoundError,
+    transformers in OSError), keeping it as the cause: the whole chain is searched.
+    """
     import httpx
 
-    if isinstance(exc, httpx.TransportError):
-        return f"cannot reach the hub ({exc}). Is it running?"
+    chain = list(_causes(exc))
+    for error in chain:
+        if isinstance(error, httpx.TransportError):
+            return f"cannot reach the hub ({error}). Is it running?"
     try:
-        from huggingface_hub.errors import HfHubHTTPError
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     except ImportError:  # the HF client comes with the ml extra
         return None
-    if isinstance(exc, HfHubHTTPError):
-        return f"the hub refused: {str(exc).splitlines()[0]}"
+    for error in chain:
+        if isinstance(error, LocalEntryNotFoundError):  # not downloaded, and no answer
+            reason = str(error.__cause__ or error).splitlines()[0]
+            return f"cannot reach the hub ({reason}). Is it running?"
+        if isinstance(error, HfHubHTTPError):
+            return f"the hub refused: {str(error).splitlines()[0]}"
     return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then what caused it (explicitly, or while handling), outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 if __name__ == "__main__":

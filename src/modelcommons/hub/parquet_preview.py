@@ -142,7 +142,7 @@ def _chunk_pages(reader: ByteRanges, chunk: Any, rows: int) -> Iterator[int]:
         try:
             kind, size, step, count = _page(reader, offset)
         except _Unreadable as exc:
-            raise InvalidInputError(f"Not a readable Parquet file: {exc}.") from None
+            raise InvalidInputError(f"Not a readable Parquet file: {exc}.") from exc
         yield size
         values += count if kind in (DATA_PAGE, DATA_PAGE_V2) else 0
         offset += step
@@ -230,8 +230,8 @@ def preview_parquet(reader: ByteRanges, rows: int, *, budget: int) -> Table:
     """The first rows of a Parquet file, reading and decoding at most `budget` bytes."""
     try:
         import pyarrow.parquet as pq
-    except ImportError:
-        raise InvalidInputError("Parquet previews need pyarrow (the 'ml' extra).") from None
+    except ImportError as exc:
+        raise InvalidInputError("Parquet previews need pyarrow (the 'ml' extra).") from exc
     try:
         parquet = pq.ParquetFile(_BoundedFile(reader, budget))
         meta, schema = parquet.metadata, parquet.schema
@@ -246,7 +246,7 @@ def preview_parquet(reader: ByteRanges, rows: int, *, budget: int) -> Table:
     except InvalidInputError:
         raise
     except Exception as exc:  # pyarrow raises several types for a malformed file
-        raise InvalidInputError(f"Not a readable Parquet file: {exc}") from None
+        raise InvalidInputError(f"Not a readable Parquet file: {exc}") from exc
     table = Table(columns=[cell(n) for n in names], rows=records, total_rows=meta.num_rows)
     return narrow(table, len(parquet.schema_arrow.names))
 

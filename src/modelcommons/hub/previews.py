@@ -86,7 +86,7 @@ def _csv(text: str, rows: int, *, delimiter: str) -> Table:
     try:
         lines = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), rows + 1))
     except csv.Error as exc:
-        raise InvalidInputError(f"Not a readable CSV file: {exc}.") from None
+        raise InvalidInputError(f"Not a readable CSV file: {exc}.") from exc
     if not lines:
         raise InvalidInputError("The file is empty.")
     header, body = lines[0], lines[1:]
@@ -101,8 +101,8 @@ def _json_line(line: str, number: int) -> Any:
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"Line {number} is not valid JSON: {exc.msg}.") from None
-    except RecursionError:
+        raise InvalidInputError(f"Line {number} is not valid JSON: {exc.msg}.") from exc
+    except RecursionError:  # from None: its traceback is a thousand frames of the parser
         raise InvalidInputError(f"Line {number} is nested too deeply to preview.") from None
 
 
@@ -122,5 +122,6 @@ def _jsonl(text: str, rows: int) -> Table:
     try:
         body = [[cell(r.get(c, "")) for c in shown] for r in records]
     except RecursionError:  # json.dumps of a value nested almost to the parser's limit
+        # from None: the RecursionError's traceback is a thousand frames of json.dumps
         raise InvalidInputError("A row is nested too deeply to preview.") from None
     return narrow(Table(columns=[cell(c) for c in shown], rows=body), len(columns))

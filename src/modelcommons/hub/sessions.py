@@ -110,6 +110,7 @@ def verify_password(name: str, password: str) -> Account:
     try:
         PASSWORDS.verify(stored or dummy_password_hash(), password)
     except (VerificationError, InvalidHashError):
+        # from None: one answer whatever failed (wrong password, unknown name, bad hash)
         raise UnauthorizedError(WRONG_PASSWORD) from None
     if user is None or not stored:  # only if someone guessed the dummy's random secret
         raise UnauthorizedError(WRONG_PASSWORD)
@@ -150,6 +151,7 @@ def change_password(
     try:
         verified = verify_password(name, current)
     except UnauthorizedError:
+        # from None: one answer whatever failed, as for a log-in (see verify_password)
         raise UnauthorizedError("The current password is not right.") from None
     new_hash = hash_password(new)
     with write_session() as session:

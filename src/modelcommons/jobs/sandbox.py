@@ -158,6 +158,7 @@ def _follow(
             raw = answers.get(timeout=min(POLL_SECONDS, remaining))
         except queue.Empty:
             if _cancel_requested(context.job_id):
+                # from None: the empty poll is not the cause; the job's owner cancelled it
                 raise jobs.JobCancelled(f"job {context.job_id} was cancelled") from None
             continue
         if raw is None:

@@ -44,7 +44,7 @@ def _read(path: Path) -> pd.DataFrame:
             return pd.read_json(path, lines=path.suffix == ".jsonl")
         return pd.read_parquet(path)
     except ValueError as exc:
-        raise InvalidInputError(f"Cannot read {path.name}: {exc}") from None
+        raise InvalidInputError(f"Cannot read {path.name}: {exc}") from exc
 
 
 def local_or_hub(

@@ -61,7 +61,7 @@ def to_tensor(images: list[Any], config: dict[str, Any]) -> Any:
             picture = Image.open(source).convert("RGB")
             picture = picture.resize((size, size), Image.Resampling.BILINEAR)
         except (OSError, ValueError) as exc:
-            raise InvalidInputError(f"Not a readable image: {exc}") from None
+            raise InvalidInputError(f"Not a readable image: {exc}") from exc
         arrays.append(np.asarray(picture, dtype=np.float32) / 255.0)
     batch = torch.tensor(np.stack(arrays)).permute(0, 3, 1, 2)
     mean = torch.tensor(config["mean"]).view(1, 3, 1, 1)

@@ -82,7 +82,7 @@ class Recipe:
             data.pop("format", None)
             return cls(**data)
         except (OSError, json.JSONDecodeError, TypeError) as exc:
-            raise InvalidInputError(f"{path} is not a readable recipe: {exc}") from None
+            raise InvalidInputError(f"{path} is not a readable recipe: {exc}") from exc
 
 
 def _check_whole(field: str, value: object, low: int, high: int) -> None:

@@ -145,7 +145,7 @@ def _schema(path: Path) -> dict[str, Any]:
                 raise InvalidInputError(f"{path.name} has a schema too large to check.")
             schema = json.loads(archive.read("schema.json"))
     except (zipfile.BadZipFile, KeyError, ValueError, RecursionError) as exc:
-        raise InvalidInputError(f"{path.name} is not a readable skops file: {exc}") from None
+        raise InvalidInputError(f"{path.name} is not a readable skops file: {exc}") from exc
     if not isinstance(schema, dict):
         raise InvalidInputError(f"{path.name} is not a readable skops file.")
     return schema

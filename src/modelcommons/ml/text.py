@@ -32,12 +32,15 @@ class TrainResult:
 
 
 def check_encoder(base: str, token: str | None) -> Any:
+    from huggingface_hub.errors import LocalEntryNotFoundError
     from transformers import AutoConfig
 
     try:
         config = AutoConfig.from_pretrained(base, token=token)
     except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"Cannot load the base {base!r}: {exc}") from None
+        if isinstance(exc.__cause__, LocalEntryNotFoundError):
+            raise  # the hub did not answer: not the request's fault (a 400), the network's
+        raise InvalidInputError(f"Cannot load the base {base!r}: {exc}") from exc
     architectures = getattr(config, "architectures", None) or []
     if getattr(config, "is_decoder", False) or any(
         marker in a for a in architectures for marker in DECODER_MARKERS

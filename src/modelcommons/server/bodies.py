@@ -48,11 +48,11 @@ async def json_object(request: Request) -> dict[str, Any]:
     try:
         value = json.loads(await request.body())
     except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, or absurdly deep
-        raise InvalidInputError(f"The body is not valid JSON: {exc}") from None
+        raise InvalidInputError(f"The body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise InvalidInputError("The body must be a JSON object.")
     try:
         check_json(value)
     except ValueError as exc:
-        raise InvalidInputError(f"Invalid JSON body: {exc}.") from None
+        raise InvalidInputError(f"Invalid JSON body: {exc}.") from exc
     return value

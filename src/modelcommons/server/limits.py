@@ -52,11 +52,11 @@ class _Body:
         try:
             async with asyncio.timeout(self.timeout):  # no task per message, unlike wait_for
                 message = await self._receive()
-        except TimeoutError:
+        except TimeoutError as exc:
             self.timed_out = True
             raise HTTPException(
                 408, f"The request body sent nothing for {self.timeout:g} s; send it again."
-            ) from None
+            ) from exc
         if message["type"] == "http.request":
             self._count(len(message.get("body", b"")))
             self.done = not message.get("more_body", False)

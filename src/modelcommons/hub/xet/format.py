@@ -149,8 +149,8 @@ def from_hex(text: str) -> bytes:
         raise InvalidInputError(f"Invalid Xet hash {text[:80]!r}: expected 64 hex digits.")
     try:
         return _U64X4.pack(*(int(text[i : i + 16], 16) for i in range(0, 64, 16)))
-    except (ValueError, struct.error):
-        raise InvalidInputError(f"Invalid Xet hash {text!r}: not hexadecimal.") from None
+    except (ValueError, struct.error) as exc:
+        raise InvalidInputError(f"Invalid Xet hash {text!r}: not hexadecimal.") from exc
 
 
 def chunk_hash(data: bytes | memoryview) -> bytes:
@@ -235,7 +235,7 @@ def decompress_chunk(scheme: int, payload: Buffer, size: int) -> Buffer:
         else:
             raise InvalidInputError(f"Unknown chunk compression scheme {scheme}.")
     except RuntimeError as exc:
-        raise InvalidInputError(f"A chunk does not decompress: {exc}") from None
+        raise InvalidInputError(f"A chunk does not decompress: {exc}") from exc
     if len(data) != size:
         raise InvalidInputError("A chunk's size does not match its header.")
     return data

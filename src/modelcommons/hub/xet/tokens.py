@@ -64,6 +64,7 @@ def verify(token: str) -> CasGrant:
             None if user is None else int(user),
         )
     except (ValueError, KeyError, TypeError):
+        # from None: one answer for every forged or damaged token, whichever check failed
         raise UnauthorizedError("Invalid Xet token; ask the hub for a new one.") from None
     if grant.expires < time.time():
         raise UnauthorizedError("The Xet token has expired; ask the hub for a new one.")

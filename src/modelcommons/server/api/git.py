@@ -30,9 +30,9 @@ def _repo(
 ) -> Repo:
     try:
         return get_repo(session, principal, repo_type, f"{ns}/{name.removesuffix('.git')}")
-    except RepoNotFoundError:
+    except RepoNotFoundError as exc:
         if principal.user is None:
-            raise RepoNotFoundError("Authentication required.", challenge=True) from None
+            raise RepoNotFoundError("Authentication required.", challenge=True) from exc
         raise
 
 

@@ -14,8 +14,8 @@ REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 def repo_type_of(plural: str) -> str:
     try:
         return REPO_TYPES[plural]
-    except KeyError:
-        raise NotFoundError(f"Unknown repo type {plural!r}.") from None
+    except KeyError as exc:
+        raise NotFoundError(f"Unknown repo type {plural!r}.") from exc
 
 
 def is_true(value: str | None) -> bool:

@@ -49,8 +49,8 @@ def _preupload_file(item: Any) -> tuple[str, int, bytes]:
         raise InvalidInputError("Each file needs a 'path' string and a non-negative 'size'.")
     try:
         return validate_path(path), size, base64.b64decode(sample or "", validate=True)
-    except binascii.Error:
-        raise InvalidInputError(f"The sample of {path} is not valid base64.") from None
+    except binascii.Error as exc:
+        raise InvalidInputError(f"The sample of {path} is not valid base64.") from exc
 
 
 @router.post(REPO + "/preupload/{rev}")
@@ -95,8 +95,8 @@ def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Ope
             raise InvalidInputError(f"Line {line}: file content must be a base64 string.")
         try:
             content = base64.b64decode(value["content"], validate=True)
-        except binascii.Error:
-            raise InvalidInputError(f"Line {line}: file content is not valid base64.") from None
+        except binascii.Error as exc:
+            raise InvalidInputError(f"Line {line}: file content is not valid base64.") from exc
         if len(content) > limit:
             raise PayloadTooLargeError(f"{path} has {len(content)} bytes; the limit is {limit}.")
         commits.require_regular_size(path, len(content))  # at its line, not after them all
@@ -124,12 +124,12 @@ def parse_commit_payload(
             continue
         try:
             line = json.loads(raw)
-        except (ValueError, RecursionError):  # bad JSON or UTF-8, or absurdly deep
-            raise InvalidInputError(f"Malformed NDJSON: line {number} is not JSON.") from None
+        except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, or absurdly deep
+            raise InvalidInputError(f"Malformed NDJSON: line {number} is not JSON.") from exc
         try:
             check_json(line)
         except ValueError as exc:
-            raise InvalidInputError(f"Malformed NDJSON: line {number}: {exc}.") from None
+            raise InvalidInputError(f"Malformed NDJSON: line {number}: {exc}.") from exc
         if not isinstance(line, dict) or "key" not in line:
             raise InvalidInputError(f"Malformed NDJSON: line {number} has no 'key'.")
         if line["key"] == "header":
