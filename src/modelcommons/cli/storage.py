@@ -33,6 +33,7 @@ def stats(
     from modelcommons.db.engine import read_session
     from modelcommons.hub import accounting
     from modelcommons.hub.accounts import local_admin
+    from modelcommons.hub.names import validate_repo_type
     from modelcommons.hub.repos import get_repo
 
     prepare_database()
@@ -41,7 +42,7 @@ def stats(
             figures, title = accounting.hub_stats(session), "The hub's large files"
         else:
             admin = local_admin("commons-cli")
-            found = get_repo(session, admin, repo_type, repo)
+            found = get_repo(session, admin, validate_repo_type(repo_type), repo)
             figures, title = accounting.repo_stats(session, found), f"{repo_type} {found.repo_id}"
     table = Table(title=title, show_header=False)
     table.add_row("logical bytes", _human(figures.logical_bytes))

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from modelcommons.db.vocabulary import AccountKind, EntryKind, ObjectKind, RepoType, Role, Scope
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -39,7 +41,7 @@ class Account(Base):
 
     __tablename__ = "accounts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # "user" | "org"
+    kind: Mapped[AccountKind] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(96), unique=True)
     fullname: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320))
@@ -56,7 +58,7 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[str] = mapped_column(String(8))  # "read" | "write" | "admin"
+    role: Mapped[Role] = mapped_column(String(8))
 
 
 class Token(Base):
@@ -66,7 +68,7 @@ class Token(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(8))  # "read" | "write"
+    role: Mapped[Scope] = mapped_column(String(8))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -76,7 +78,7 @@ class Repo(Base):
     __tablename__ = "repos"
     __table_args__ = (UniqueConstraint("type", "namespace", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    type: Mapped[str] = mapped_column(String(8))  # "model" | "dataset"
+    type: Mapped[RepoType] = mapped_column(String(8))
     namespace: Mapped[str] = mapped_column(String(96))
     name: Mapped[str] = mapped_column(String(96))
     private: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -117,7 +119,7 @@ class RepoRedirect(Base):
     """An old name of a moved repo; lookups of the old name reach the repo."""
 
     __tablename__ = "repo_redirects"
-    type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    type: Mapped[RepoType] = mapped_column(String(8), primary_key=True)
     old_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     repo_id: Mapped[int] = mapped_column(Integer, ForeignKey("repos.id", ondelete="CASCADE"))
 
@@ -163,7 +165,7 @@ class FileEntry(Base):
     commit_sha: Mapped[str] = mapped_column(String(40), primary_key=True)
     path: Mapped[str] = mapped_column(String(1000), primary_key=True)
     dir: Mapped[str] = mapped_column(String(1000))  # parent folder, "" at the root
-    kind: Mapped[str] = mapped_column(String(9))  # "file" | "directory"
+    kind: Mapped[EntryKind] = mapped_column(String(9))
     oid: Mapped[str] = mapped_column(String(40))  # git blob id (file) or tree id (directory)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     lfs_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -178,7 +180,7 @@ class StoredObject(Base):
     __tablename__ = "objects"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(8), default="blob")  # "blob" | "xet"
+    kind: Mapped[ObjectKind] = mapped_column(String(8), default="blob")
     location: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -331,7 +333,7 @@ class LineageEdge(Base):
     )
     # "finetune" | "adapter" | "quantized" | "merge" | "base" (relation unstated) | "dataset"
     kind: Mapped[str] = mapped_column(String(16))
-    parent_type: Mapped[str] = mapped_column(String(8))  # "model" | "dataset"
+    parent_type: Mapped[RepoType] = mapped_column(String(8))
     parent_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("repos.id", ondelete="SET NULL"), index=True
     )

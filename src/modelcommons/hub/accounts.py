@@ -6,13 +6,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal, get_args
+from typing import get_args
 
 from argon2 import PasswordHasher
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.models import Account, Membership, Token
+from modelcommons.db.vocabulary import AccountKind
+from modelcommons.db.vocabulary import Role as Role  # re-exported: edges name them here
+from modelcommons.db.vocabulary import Scope as Scope
 from modelcommons.errors import (
     ConflictError,
     InvalidInputError,
@@ -22,8 +25,6 @@ from modelcommons.errors import (
 )
 from modelcommons.hub.names import MAX_INTEGER, validate_namespace
 
-Role = Literal["read", "write", "admin"]  # a member's role in an org, and what an action needs
-Scope = Literal["read", "write"]  # what a token lets its bearer do
 ROLES: tuple[Role, ...] = get_args(Role)
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 TOKEN_PREFIX = "mc_"
@@ -72,7 +73,7 @@ def local_admin(name: str) -> Principal:
 
 
 def parse_role(value: str) -> Role:
-    """A role from a form, the command line or a membership row, checked and narrowed."""
+    """A role from a form or the command line, checked and narrowed once at the edge."""
     for role in ROLES:
         if value == role:
             return role
@@ -80,7 +81,7 @@ def parse_role(value: str) -> Role:
 
 
 def parse_scope(value: str) -> Scope:
-    """A token's scope from a form, the command line or a token row, checked and narrowed."""
+    """A token's scope from a form, the command line or a Xet token, checked and narrowed."""
     for scope in SCOPES:
         if value == scope:
             return scope
@@ -91,14 +92,14 @@ def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def get_account(session: Session, name: str, *, kind: str | None = None) -> Account:
+def get_account(session: Session, name: str, *, kind: AccountKind | None = None) -> Account:
     account = session.scalar(select(Account).where(Account.name == name))
     if account is None or (kind and account.kind != kind):
         raise NotFoundError(f"No {kind or 'user or organization'} named {name!r}.")
     return account
 
 
-def _new_account(session: Session, name: str, kind: str, **fields: object) -> Account:
+def _new_account(session: Session, name: str, kind: AccountKind, **fields: object) -> Account:
     validate_namespace(name)
     taken = session.scalar(select(Account.id).where(Account.name.ilike(name)))
     if taken is not None:
@@ -205,7 +206,7 @@ def org_roles(session: Session, user: Account) -> dict[str, Role]:
         .join(Membership, Membership.org_id == Account.id)
         .where(Membership.user_id == user.id)
     )
-    return {name: parse_role(role) for name, role in rows}
+    return {name: role for name, role in rows}
 
 
 def create_token(session: Session, user: str, *, name: str, role: Scope) -> tuple[Token, str]:
@@ -225,10 +226,7 @@ def authenticate_token(session: Session, secret: str) -> Principal:
     user = session.get(Account, token.user_id)
     assert user is not None
     return Principal(
-        user=user,
-        token_role=parse_scope(token.role),
-        token_name=token.name,
-        org_roles=org_roles(session, user),
+        user=user, token_role=token.role, token_name=token.name, org_roles=org_roles(session, user)
     )
 
 
@@ -253,4 +251,4 @@ def members(session: Session, org: Account) -> list[tuple[Account, Role]]:
         .where(Membership.org_id == org.id)
         .order_by(Account.name)
     )
-    return [(account, parse_role(role)) for account, role in rows]
+    return [(account, role) for account, role in rows]

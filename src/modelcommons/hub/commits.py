@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Commit, FileEntry, Repo, utcnow
+from modelcommons.db.vocabulary import EntryKind
 from modelcommons.errors import (
     ConflictError,
     EntryNotFoundError,
@@ -228,7 +229,7 @@ def _index_rows(
 ) -> list[dict[str, object]]:
     """One row per file and folder; unchanged ones keep the commit that last touched them."""
 
-    def row(path: str, kind: str, oid: str, blob: _Blob | None) -> dict[str, object]:
+    def row(path: str, kind: EntryKind, oid: str, blob: _Blob | None) -> dict[str, object]:
         before = parent_rows.get(path)
         unchanged = before is not None and before.oid == oid
         return {
@@ -363,6 +364,6 @@ def create_commit(
                     _index_card(session, repo, *card)
             added = [p for p, b in changes.items() if b is not None]
             job_ids = scans.queue_scans(session, [(p, files[p]) for p in added])
-        jobs.dispatch(job_ids)
+        jobs.announce(job_ids)
         return CommitResult(sha=sha, parent=head)
     raise ConflictError(f"The branch {branch} is too busy; retry the commit.")

@@ -16,7 +16,7 @@ from modelcommons.hub import refs
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import AddFile, CommitResult, create_commit
 from modelcommons.hub.lineage import link_new_name
-from modelcommons.hub.names import split_repo_id
+from modelcommons.hub.names import RepoType, split_repo_id
 from modelcommons.hub.repos import authorize_namespace, check_supported, get_repo
 from modelcommons.hub.upload_modes import DEFAULT_GITATTRIBUTES
 
@@ -41,7 +41,7 @@ def _ensure_free(session: Session, repo_type: str, namespace: str, name: str) ->
 
 
 def new_repo(
-    session: Session, principal: Principal, *, repo_type: str, repo_id: str, private: bool
+    session: Session, principal: Principal, *, repo_type: RepoType, repo_id: str, private: bool
 ) -> Repo:
     """Insert the repo row; the caller makes its first commit (see create_repo)."""
     repo_type = check_supported(repo_type)
@@ -55,7 +55,7 @@ def new_repo(
     return repo
 
 
-def create_repo(principal: Principal, *, repo_type: str, repo_id: str, private: bool) -> Repo:
+def create_repo(principal: Principal, *, repo_type: RepoType, repo_id: str, private: bool) -> Repo:
     """A new repo with its first commit (a .gitattributes that sends binaries to LFS)."""
     with write_session() as session:
         repo = new_repo(session, principal, repo_type=repo_type, repo_id=repo_id, private=private)
@@ -76,13 +76,13 @@ def initial_commit(repo: Repo, *, author: str) -> CommitResult:
     )
 
 
-def delete_repo(session: Session, principal: Principal, repo_type: str, repo_id: str) -> None:
+def delete_repo(session: Session, principal: Principal, repo_type: RepoType, repo_id: str) -> None:
     repo = get_repo(session, principal, repo_type, repo_id, need="admin")
     session.delete(repo)
 
 
 def move_repo(
-    session: Session, principal: Principal, repo_type: str, from_id: str, to_id: str
+    session: Session, principal: Principal, repo_type: RepoType, from_id: str, to_id: str
 ) -> Repo:
     repo = get_repo(session, principal, repo_type, from_id, need="admin")
     namespace, name = split_repo_id(to_id)
@@ -103,7 +103,7 @@ def move_repo(
 def update_settings(
     session: Session,
     principal: Principal,
-    repo_type: str,
+    repo_type: RepoType,
     repo_id: str,
     *,
     private: bool | None = None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import get_args
 
+from modelcommons.db.vocabulary import RepoType as RepoType  # re-exported: edges name it here
 from modelcommons.errors import InvalidInputError
 
-RepoType = Literal["model", "dataset", "space"]  # spaces are named, then refused (NotSupported)
 REPO_TYPES: tuple[RepoType, ...] = get_args(RepoType)
 # First URL segments that can never be a namespace: they route elsewhere.
 RESERVED_NAMES = frozenset(

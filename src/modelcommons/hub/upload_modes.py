@@ -4,7 +4,9 @@ NUL byte in the preupload sample (ARCHITECTURE.md, "Which files go to LFS")."""
 from __future__ import annotations
 
 import fnmatch
+from typing import Literal
 
+UploadMode = Literal["regular", "lfs"]  # how a client sends a file: in the commit, or to LFS
 LFS_THRESHOLD = 10 * 1024 * 1024
 
 # What a new repo's .gitattributes marks as LFS, like the Hub's default.
@@ -72,7 +74,7 @@ def matches_lfs(path: str, patterns: list[str]) -> bool:
     return False
 
 
-def upload_mode(path: str, *, size: int, sample: bytes, patterns: list[str]) -> str:
+def upload_mode(path: str, *, size: int, sample: bytes, patterns: list[str]) -> UploadMode:
     if size >= LFS_THRESHOLD or b"\0" in sample or matches_lfs(path, patterns):
         return "lfs"
     return "regular"

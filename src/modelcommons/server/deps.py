@@ -17,6 +17,7 @@ from modelcommons.db.engine import Session, read_session, write_session
 from modelcommons.errors import PermissionDeniedError, UnauthorizedError
 from modelcommons.hub.accounts import ANONYMOUS, Principal, authenticate_token
 from modelcommons.hub.job_tokens import authenticate_job_token, is_job_token
+from modelcommons.hub.names import RepoType
 from modelcommons.server.bodies import check_json
 
 
@@ -100,7 +101,7 @@ def decoded(segment: str) -> str:
 class RepoPath:
     """The repo named by a URL's /api/{type}s/{namespace}/{name} segments."""
 
-    type: str
+    type: RepoType
     id: str
 
 

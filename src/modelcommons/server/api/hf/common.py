@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from modelcommons.errors import NotFoundError
+from modelcommons.hub.names import RepoType
 
-REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+REPO_TYPES: dict[str, RepoType] = {"models": "model", "datasets": "dataset", "spaces": "space"}
 
 
-def repo_type_of(plural: str) -> str:
+def repo_type_of(plural: str) -> RepoType:
     try:
         return REPO_TYPES[plural]
     except KeyError as exc:
