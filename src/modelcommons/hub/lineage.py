@@ -20,6 +20,7 @@ from modelcommons.config import get_settings
 from modelcommons.db.models import LineageEdge, Repo
 from modelcommons.errors import InvalidInputError, LicenseConflictError
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.repos import can_see, find_repo
 from modelcommons.licensing import compatibility
 
@@ -85,7 +86,9 @@ def _linkable(child: Repo, parent: Repo | None) -> Repo | None:
     return parent
 
 
-def _edge(child: Repo, parent_type: str, name: str, parent: Repo | None, kind: str) -> LineageEdge:
+def _edge(
+    child: Repo, parent_type: RepoType, name: str, parent: Repo | None, kind: str
+) -> LineageEdge:
     return LineageEdge(
         child_id=child.id,
         kind=kind,
@@ -132,7 +135,7 @@ class Node:
     """A repo in a lineage answer; `repo` is None for a parent that is not on this hub."""
 
     name: str
-    type: str
+    type: RepoType
     relation: str  # how it relates to the node it was reached from
     depth: int
     repo: Repo | None = None

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from modelcommons.config import get_settings
+from modelcommons.config import SignupPolicy, get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Account, Invite, WebSession, utcnow
 from modelcommons.errors import (
@@ -212,7 +212,7 @@ def create_invite(session: Session, creator: Account | None) -> str:
     return code
 
 
-def _usable_invite(session: Session, policy: str, code: str | None) -> Invite | None:
+def _usable_invite(session: Session, policy: SignupPolicy, code: str | None) -> Invite | None:
     """The invite a sign-up spends, when the hub requires one."""
     if policy != "invite":
         return None
@@ -229,7 +229,7 @@ def sign_up(
     name: str,
     password: str,
     email: str | None,
-    policy: str,
+    policy: SignupPolicy,
     address: str,
     invite_code: str | None = None,
 ) -> Account:
