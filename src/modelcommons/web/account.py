@@ -10,14 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import Session
 from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, sessions
 from modelcommons.hub.accounts import Principal
+from modelcommons.server.deps import ReadSession, WriteSession
 from modelcommons.web import auth
 from modelcommons.web.auth import SignedIn
 from modelcommons.web.browse import account_page
-from modelcommons.web.forms import read_form, text
+from modelcommons.web.forms import SubmittedForm, read_form, text
 from modelcommons.web.rendering import form_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -95,8 +96,7 @@ async def signup(request: Request) -> Response:
             address=address,
             invite_code=values["invite"],
         )
-        with write_session() as session:
-            return sessions.start_session(session, user)
+        return sessions.log_in_new_user(user)
 
     try:
         key = await run_in_threadpool(create)
@@ -106,12 +106,10 @@ async def signup(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    await read_form(request)
+def logout(request: Request, _form: SubmittedForm, session: WriteSession) -> Response:
     key = request.cookies.get(auth.SESSION_COOKIE)
     if key:
-        with write_session() as session:
-            sessions.end_session(session, key)
+        sessions.end_session(session, key)
     response = RedirectResponse("/", status_code=303)
     auth.clear_session_cookie(response)
     return response
@@ -155,49 +153,45 @@ async def change_password(request: Request, principal: SignedIn) -> HTMLResponse
 def _tokens_page(
     request: Request,
     principal: Principal,
+    session: Session,
     *,
     created: str | None = None,
     error: CommonsError | None = None,
 ) -> HTMLResponse:
     assert principal.user is not None
-    with read_session() as session:
-        tokens = accounts.list_tokens(session, principal.user)
+    tokens = accounts.list_tokens(session, principal.user)
     response = form_page(request, "tokens.html", {"tokens": tokens, "created": created}, error)
     response.headers["Cache-Control"] = "no-store"  # it may show a new token's secret
     return response
 
 
 @router.get("/settings/tokens", response_class=HTMLResponse)
-def tokens(request: Request, principal: SignedIn) -> HTMLResponse:
-    return _tokens_page(request, principal)
+def tokens(request: Request, principal: SignedIn, session: ReadSession) -> HTMLResponse:
+    return _tokens_page(request, principal, session)
 
 
 @router.post("/settings/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, principal: SignedIn) -> HTMLResponse:
+def create_token(
+    request: Request, principal: SignedIn, form: SubmittedForm, session: WriteSession
+) -> HTMLResponse:
     """The new secret is shown on this response only; it is never stored or shown again."""
-    form = await read_form(request)
     assert principal.user is not None
-    user = principal.user.name
-
-    def create() -> str:
-        with write_session() as session:
-            name = text(form, "name") or "unnamed"
-            scope = accounts.parse_scope(text(form, "role"))
-            return accounts.create_token(session, user, name=name, role=scope)[1]
-
     try:
-        secret = await run_in_threadpool(create)
+        name = text(form, "name") or "unnamed"
+        scope = accounts.parse_scope(text(form, "role"))
+        secret = accounts.create_token(session, principal.user.name, name=name, role=scope)[1]
     except CommonsError as exc:
-        return _tokens_page(request, principal, error=exc)
-    return _tokens_page(request, principal, created=secret)
+        session.rollback()  # a refused form keeps nothing
+        return _tokens_page(request, principal, session, error=exc)
+    return _tokens_page(request, principal, session, created=secret)
 
 
 @router.post("/settings/tokens/{token_id}/delete")
-async def revoke_token(request: Request, principal: SignedIn, token_id: int) -> Response:
-    await read_form(request)
+def revoke_token(
+    principal: SignedIn, token_id: int, _form: SubmittedForm, session: WriteSession
+) -> Response:
     assert principal.user is not None
-    with write_session() as session:
-        accounts.revoke_token(session, principal.user, token_id)
+    accounts.revoke_token(session, principal.user, token_id)
     return RedirectResponse("/settings/tokens", status_code=303)
 
 
@@ -213,39 +207,33 @@ def new_org_form(request: Request, principal: SignedIn) -> HTMLResponse:
 
 
 @router.post("/organizations/new")
-async def create_org(request: Request, principal: SignedIn) -> Response:
-    form = await read_form(request)
+def create_org(
+    request: Request, principal: SignedIn, form: SubmittedForm, session: WriteSession
+) -> Response:
     values = {k: text(form, k) for k in ("name", "fullname")}
     assert principal.user is not None
     owner = principal.user.name
-
-    def create() -> None:
-        with write_session() as session:
-            accounts.create_org(session, values["name"], owner=owner, fullname=values["fullname"])
-
     try:
-        await run_in_threadpool(create)
+        accounts.create_org(session, values["name"], owner=owner, fullname=values["fullname"])
     except CommonsError as exc:
+        session.rollback()  # a refused form keeps nothing
         return _new_org_page(request, values, exc)
     return RedirectResponse(f"/{values['name']}", status_code=303)
 
 
 @router.post("/organizations/{org}/members")
-async def set_member(request: Request, principal: SignedIn, org: str) -> Response:
+def set_member(
+    request: Request, principal: SignedIn, org: str, form: SubmittedForm, session: WriteSession
+) -> Response:
     """Add a member or change a member's role (org admins only)."""
-    form = await read_form(request)
     user, role, action = text(form, "user"), text(form, "role"), text(form, "action")
-
-    def change() -> None:
-        accounts.authorize_org_admin(principal, org)
-        with write_session() as session:
-            if action == "remove":
-                accounts.remove_member(session, org, user)
-            else:
-                accounts.set_member(session, org, user, role=accounts.parse_role(role))
-
     try:
-        await run_in_threadpool(change)
+        accounts.authorize_org_admin(principal, org)
+        if action == "remove":
+            accounts.remove_member(session, org, user)
+        else:
+            accounts.set_member(session, org, user, role=accounts.parse_role(role))
     except CommonsError as exc:
-        return account_page(request, principal, org, error=exc)
+        session.rollback()  # a refused form keeps nothing
+        return account_page(request, principal, org, session, error=exc)
     return RedirectResponse(f"/{org}", status_code=303)

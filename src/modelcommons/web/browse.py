@@ -10,7 +10,7 @@ from modelcommons.db.engine import Session
 from modelcommons.errors import CommonsError, InvalidInputError
 from modelcommons.hub import accounts, evaluations, likes
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.names import whole_number
+from modelcommons.hub.names import RepoType, whole_number
 from modelcommons.hub.repos import Repo, RepoQuery, can_see, facet_counts, list_repos
 from modelcommons.server.deps import ReadSession
 from modelcommons.web.auth import WebPrincipal
@@ -18,7 +18,7 @@ from modelcommons.web.rendering import form_page, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 30
-LIST_TYPES = {"models": "model", "datasets": "dataset"}
+LIST_TYPES: dict[str, RepoType] = {"models": "model", "datasets": "dataset"}
 SORTS = {
     "downloads": "Most downloads",
     "likes": "Most likes",
@@ -30,7 +30,7 @@ TAG_FILTERS = {"task": "{}", "library": "{}", "license": "license:{}", "language
 
 
 def _top(
-    session: Session, principal: Principal, repo_type: str, sort: str, count: int = 6
+    session: Session, principal: Principal, repo_type: RepoType, sort: str, count: int = 6
 ) -> list[Repo]:
     return list_repos(session, principal, repo_type, RepoQuery(sort=sort, limit=count))[0]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message, Receive
 
@@ -57,6 +59,15 @@ def text(form: FormData, name: str, default: str = "") -> str:
     return value.strip()
 
 
-def uploads(form: FormData, name: str) -> list[UploadFile]:
+def uploaded_files(form: FormData, name: str) -> list[UploadFile]:
     """The files sent in a file field; an empty file input sends one nameless part."""
     return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+async def submitted_form(request: Request) -> FormData:
+    """A small form as a dependency: pages that take it before their WriteSession have read
+    the body (however slowly the client sends it) before the write lock is taken."""
+    return await read_form(request)
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]

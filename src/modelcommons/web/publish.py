@@ -12,21 +12,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import Session
 from modelcommons.errors import CommonsError, InvalidInputError, PayloadTooLargeError
-from modelcommons.hub import commits, files, lifecycle, likes, repos
+from modelcommons.hub import browsing, commits, lifecycle, likes, repos, uploads
 from modelcommons.hub.accounts import Principal, Role
+from modelcommons.hub.browsing import RepoView
 from modelcommons.hub.commits import CARD_PATH, AddFile, AddLfsFile, Operation
-from modelcommons.hub.lfs import publish_object, receive_stream
-from modelcommons.hub.previews import head_bytes
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.refs import DEFAULT_BRANCH
-from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
+from modelcommons.hub.upload_modes import upload_mode
 from modelcommons.licensing.terms import LICENSES
-from modelcommons.storage import get_store
+from modelcommons.server.deps import ReadSession, WriteSession
 from modelcommons.web.auth import SignedIn
-from modelcommons.web.forms import read_form, text, uploads
+from modelcommons.web.forms import SubmittedForm, read_form, text, uploaded_files
 from modelcommons.web.rendering import form_page, repo_href
-from modelcommons.web.repo_pages import RepoAddress, RepoView, open_repo, read_card
+from modelcommons.web.repo_pages import RepoAddress, read_card
 
 router = APIRouter(include_in_schema=False)
 READ_BLOCK = 1024 * 1024
@@ -65,19 +65,23 @@ def _new_repo_page(
     return form_page(request, "new_repo.html", context, error)
 
 
+_CREATABLE: dict[str, RepoType] = {"model": "model", "dataset": "dataset"}  # not spaces
+
+
 @router.post("/new")
 async def create_repo(request: Request, principal: SignedIn) -> Response:
     form = await read_form(request)
     values = {k: text(form, k) for k in ("owner", "name", "type", "visibility", "license")}
     try:
-        if values["type"] not in ("model", "dataset"):
+        repo_type = _CREATABLE.get(values["type"])
+        if repo_type is None:
             raise InvalidInputError("Choose whether this is a model or a dataset.")
         if values["license"] and values["license"] not in LICENSES:
             raise InvalidInputError(f"Unknown license {values['license']!r}.")
         repo = await run_in_threadpool(
             lifecycle.create_repo,
             principal,
-            repo_type=values["type"],
+            repo_type=repo_type,
             repo_id=f"{values['owner']}/{values['name']}",
             private=values["visibility"] == "private",
         )
@@ -109,11 +113,9 @@ def _commit(
 
 
 def open_main(principal: Principal, at: RepoAddress, need: Role = "write") -> RepoView:
-    """The repo's main branch, if the principal may `need` it."""
-    with read_session() as session:
-        view = open_repo(session, principal, at, DEFAULT_BRANCH)
-        repos.get_repo(session, principal, at.type, view.repo.repo_id, need=need)
-        return view
+    """The repo's main branch, if the principal may `need` it (read in a transaction that
+    ends before the page reads its form)."""
+    return browsing.open_main(principal, at.type, at.id, need=need)
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -136,31 +138,12 @@ async def _operation(
                 "files (each under 10 MiB, kept in git); upload the rest in another one."
             )
         return AddFile(path, await upload.read())
-    store = get_store()
-    staged, sha256, size = await receive_stream(
-        store, _chunks(upload), max_bytes=get_settings().max_upload_bytes
-    )
-
-    def publish() -> None:
-        with write_session() as session:
-            publish_object(
-                session, store, staged, sha256=sha256, size=size, oid=sha256, expected_size=size
-            )
-
-    await run_in_threadpool(publish)
+    max_bytes = get_settings().max_upload_bytes
+    sha256, size = await uploads.store_lfs_file(_chunks(upload), max_bytes=max_bytes)
     return AddLfsFile(path, sha256, size)
 
 
-def _gitattributes(view: RepoView) -> str:
-    with read_session() as session:
-        try:
-            entry = files.get_file(session, view.repo, view.sha, ".gitattributes")
-        except CommonsError:
-            return ""
-        return head_bytes(session, entry).decode("utf-8", errors="replace")
-
-
-def _page_routes(prefix: str, repo_type: str) -> None:
+def _page_routes(prefix: str, repo_type: RepoType) -> None:
     base = prefix + "/{namespace}/{name}"
 
     def at(namespace: str, name: str) -> RepoAddress:
@@ -171,20 +154,27 @@ def _page_routes(prefix: str, repo_type: str) -> None:
     ) -> HTMLResponse:
         return form_page(request, "upload.html", {**view.as_context(), "tab": "files"}, error)
 
+    def main_view(
+        session: Session, principal: Principal, namespace: str, name: str, need: Role
+    ) -> RepoView:
+        return browsing.main_view(session, principal, repo_type, f"{namespace}/{name}", need=need)
+
     @router.get(base + "/upload", response_class=HTMLResponse)
-    def upload_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return upload_page(request, open_main(principal, at(namespace, name)))
+    def upload_form(
+        request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
+    ) -> Any:
+        return upload_page(request, main_view(session, principal, namespace, name, "write"))
 
     @router.post(base + "/upload")
     async def upload(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
         view = await run_in_threadpool(open_main, principal, at(namespace, name))
         form = await read_form(request, files=True)
         try:
-            chosen = uploads(form, "files")
+            chosen = uploaded_files(form, "files")
             if not chosen:
                 raise InvalidInputError("Choose at least one file to upload.")
             folder = text(form, "folder").strip("/")
-            patterns = lfs_patterns(await run_in_threadpool(_gitattributes, view))
+            patterns = await run_in_threadpool(uploads.lfs_patterns_at, view.repo, view.sha)
             operations: list[Operation] = []
             regular = 0
             for f in chosen:
@@ -206,10 +196,11 @@ def _page_routes(prefix: str, repo_type: str) -> None:
         return form_page(request, "edit_card.html", context, error)
 
     @router.get(base + "/edit", response_class=HTMLResponse)
-    def edit_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = open_main(principal, at(namespace, name))
-        with read_session() as session:
-            content = read_card(session, view.repo, view.sha)
+    def edit_form(
+        request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
+    ) -> Any:
+        view = main_view(session, principal, namespace, name, "write")
+        content = read_card(session, view.repo, view.sha)
         if content is None:
             content = NEW_CARD.format(license="apache-2.0", name=view.repo.name, kind=repo_type)
         return edit_page(request, view, content)
@@ -233,16 +224,12 @@ def _page_routes(prefix: str, repo_type: str) -> None:
         return _see_other(repo_href(view.repo))
 
     @router.post(base + "/like")
-    async def like(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        form = await read_form(request)
-
-        def toggle() -> str:
-            with write_session() as session:
-                repo = repos.get_repo(session, principal, repo_type, f"{namespace}/{name}")
-                likes.set_like(session, principal, repo, liked=text(form, "liked") == "1")
-                return repo_href(repo)
-
-        return _see_other(await run_in_threadpool(toggle))
+    def like(
+        principal: SignedIn, namespace: str, name: str, form: SubmittedForm, session: WriteSession
+    ) -> Any:
+        repo = repos.get_repo(session, principal, repo_type, f"{namespace}/{name}")
+        likes.set_like(session, principal, repo, liked=text(form, "liked") == "1")
+        return _see_other(repo_href(repo))
 
     def settings_page(
         request: Request, view: RepoView, error: CommonsError | None = None
@@ -250,53 +237,63 @@ def _page_routes(prefix: str, repo_type: str) -> None:
         return form_page(request, "settings.html", {**view.as_context(), "tab": "settings"}, error)
 
     @router.get(base + "/settings", response_class=HTMLResponse)
-    def settings_form(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        return settings_page(request, open_main(principal, at(namespace, name), "admin"))
+    def settings_form(
+        request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
+    ) -> Any:
+        return settings_page(request, main_view(session, principal, namespace, name, "admin"))
 
     @router.post(base + "/settings")
-    async def settings(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(open_main, principal, at(namespace, name), "admin")
-        form = await read_form(request)
+    def settings(
+        request: Request,
+        principal: SignedIn,
+        namespace: str,
+        name: str,
+        form: SubmittedForm,
+        session: WriteSession,
+    ) -> Any:
+        view = main_view(session, principal, namespace, name, "admin")
         action = text(form, "action")
         actions: dict[str, Callable[[], str]] = {
-            "visibility": lambda: _set_visibility(principal, view, text(form, "visibility")),
-            "rename": lambda: _rename(principal, view, text(form, "new_id")),
-            "delete": lambda: _delete(principal, view, text(form, "confirm")),
+            "visibility": lambda: _set_visibility(
+                session, principal, view, text(form, "visibility")
+            ),
+            "rename": lambda: _rename(session, principal, view, text(form, "new_id")),
+            "delete": lambda: _delete(session, principal, view, text(form, "confirm")),
         }
         try:
             if action not in actions:
                 raise InvalidInputError(f"Unknown action {action!r}.")
-            target = await run_in_threadpool(actions[action])
+            target = actions[action]()
         except CommonsError as exc:
+            session.rollback()  # a refused form keeps nothing
             return settings_page(request, view, exc)
         return _see_other(target)
 
 
-def _set_visibility(principal: Principal, view: RepoView, visibility: str) -> str:
+def _set_visibility(session: Session, principal: Principal, view: RepoView, visibility: str) -> str:
     if visibility not in ("public", "private"):
         raise InvalidInputError("Visibility must be public or private.")
-    with write_session() as session:
-        repo = lifecycle.update_settings(
-            session, principal, view.repo.type, view.repo.repo_id, private=visibility == "private"
-        )
-        return repo_href(repo, "settings")
+    repo = lifecycle.update_settings(
+        session, principal, view.repo.type, view.repo.repo_id, private=visibility == "private"
+    )
+    return repo_href(repo, "settings")
 
 
-def _rename(principal: Principal, view: RepoView, new_id: str) -> str:
+def _rename(session: Session, principal: Principal, view: RepoView, new_id: str) -> str:
     if "/" not in new_id:
         new_id = f"{view.repo.namespace}/{new_id}"
-    with write_session() as session:
-        repo = lifecycle.move_repo(session, principal, view.repo.type, view.repo.repo_id, new_id)
-        return repo_href(repo)
+    repo = lifecycle.move_repo(session, principal, view.repo.type, view.repo.repo_id, new_id)
+    return repo_href(repo)
 
 
-def _delete(principal: Principal, view: RepoView, confirm: str) -> str:
+def _delete(session: Session, principal: Principal, view: RepoView, confirm: str) -> str:
     if confirm != view.repo.repo_id:
         raise InvalidInputError(f"Type {view.repo.repo_id} exactly to confirm the deletion.")
-    with write_session() as session:
-        lifecycle.delete_repo(session, principal, view.repo.type, view.repo.repo_id)
-    return f"/{view.repo.namespace}"
+    namespace = view.repo.namespace
+    lifecycle.delete_repo(session, principal, view.repo.type, view.repo.repo_id)
+    return f"/{namespace}"
 
 
-for _prefix, _type in (("/datasets", "dataset"), ("", "model")):
+_PREFIXES: tuple[tuple[str, RepoType], ...] = (("/datasets", "dataset"), ("", "model"))
+for _prefix, _type in _PREFIXES:
     _page_routes(_prefix, _type)

@@ -14,21 +14,20 @@ from modelcommons.db.engine import Session
 from modelcommons.errors import CommonsError, EntryNotFoundError
 from modelcommons.hub import (
     accounting,
+    browsing,
     cards,
     evaluations,
     files,
     history,
-    likes,
     lineage,
     previews,
     refs,
-    repos,
 )
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.commits import CARD_PATH
 from modelcommons.hub.files import FileEntry
-from modelcommons.hub.names import whole_number
-from modelcommons.hub.refs import DEFAULT_BRANCH, RefInfo
+from modelcommons.hub.names import RepoType, whole_number
+from modelcommons.hub.refs import DEFAULT_BRANCH
 from modelcommons.hub.repos import Repo
 from modelcommons.server.deps import ReadSession, base_url, decoded
 from modelcommons.web.auth import WebPrincipal
@@ -50,48 +49,13 @@ COMMITS_PER_PAGE = 50
 class RepoAddress:
     """The repo a page's URL names (maybe by an old name)."""
 
-    type: str
+    type: RepoType
     namespace: str
     name: str
 
     @property
     def id(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-
-@dataclass
-class RepoView:
-    """What every page of a repo shows in its header."""
-
-    repo: Repo
-    rev: str
-    sha: str
-    branches: list[RefInfo]
-    tags: list[RefInfo]
-    liked: bool
-    can_write: bool
-    can_admin: bool
-
-    def as_context(self) -> dict[str, Any]:
-        return {"view": self, "repo": self.repo, "rev": self.rev, "sha": self.sha}
-
-
-def open_repo(session: Session, principal: Principal, at: RepoAddress, rev: str) -> RepoView:
-    """The repo and revision a page shows, as the principal may see them."""
-    repo = repos.get_repo_by_current_name(session, principal, at.type, at.id)
-    sha = refs.resolve_revision(session, repo, rev)
-    found = refs.list_refs(session, repo)
-    role = principal.role_in(repo.namespace)
-    return RepoView(
-        repo=repo,
-        rev=rev,
-        sha=sha,
-        branches=found["branches"],
-        tags=found["tags"],
-        liked=likes.likes(session, principal, repo),
-        can_write=role in ("write", "admin"),
-        can_admin=role == "admin",
-    )
 
 
 def read_card(session: Session, repo: Repo, sha: str) -> str | None:
@@ -149,7 +113,7 @@ def _preview(session: Session, entry: FileEntry | None) -> tuple[Any, str | None
 def _repo_page(
     request: Request, principal: Principal, at: RepoAddress, session: Session
 ) -> HTMLResponse:
-    view = open_repo(session, principal, at, DEFAULT_BRANCH)
+    view = browsing.open_repo(session, principal, at.type, at.id, DEFAULT_BRANCH)
     card, card_cut = card_html(session, view.repo, view.sha)
     table_file = _first_table(session, view.repo, view.sha) if at.type == "dataset" else None
     table, table_error = _preview(session, table_file)
@@ -192,7 +156,7 @@ def _breadcrumbs(path: str) -> list[tuple[str, str]]:
 def _tree_page(
     request: Request, principal: Principal, at: RepoAddress, rev: str, path: str, session: Session
 ) -> HTMLResponse:
-    view = open_repo(session, principal, at, rev)
+    view = browsing.open_repo(session, principal, at.type, at.id, rev)
     entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
     commits = history.commits_by_sha(
         session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
@@ -215,7 +179,7 @@ def _tree_page(
 def _blob_page(
     request: Request, principal: Principal, at: RepoAddress, rev: str, path: str, session: Session
 ) -> HTMLResponse:
-    view = open_repo(session, principal, at, rev)
+    view = browsing.open_repo(session, principal, at.type, at.id, rev)
     entry = files.get_file(session, view.repo, view.sha, path)
     kind, content, truncated = "binary", None, False
     table, table_error = None, None
@@ -259,7 +223,7 @@ def _commits_page(
     request: Request, principal: Principal, at: RepoAddress, rev: str, session: Session
 ) -> HTMLResponse:
     page = whole_number(request.query_params.get("p", "0"), what="The page number")
-    view = open_repo(session, principal, at, rev)
+    view = browsing.open_repo(session, principal, at.type, at.id, rev)
     commits = refs.commit_history(session, view.repo, view.sha)
     shown = commits[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
     return render(
@@ -278,7 +242,7 @@ def _commits_page(
 def _commit_page(
     request: Request, principal: Principal, at: RepoAddress, sha: str, session: Session
 ) -> HTMLResponse:
-    view = open_repo(session, principal, at, sha)
+    view = browsing.open_repo(session, principal, at.type, at.id, sha)
     settings = get_settings()
     found = history.commit_changes(
         session,
@@ -303,14 +267,14 @@ def _commit_page(
 def _lineage_page(
     request: Request, principal: Principal, at: RepoAddress, session: Session
 ) -> HTMLResponse:
-    view = open_repo(session, principal, at, DEFAULT_BRANCH)
+    view = browsing.open_repo(session, principal, at.type, at.id, DEFAULT_BRANCH)
     up = lineage.ancestors(session, principal, view.repo, depth=lineage.MAX_DEPTH)
     down = lineage.descendants(session, principal, view.repo, depth=lineage.MAX_DEPTH)
     context = {**view.as_context(), "tab": "lineage", "ancestors": up, "descendants": down}
     return render(request, "lineage.html", context)
 
 
-def _routes(prefix: str, repo_type: str) -> None:
+def _routes(prefix: str, repo_type: RepoType) -> None:
     base = prefix + "/{namespace}/{name}"
 
     def at(namespace: str, name: str) -> RepoAddress:
@@ -388,5 +352,7 @@ def _routes(prefix: str, repo_type: str) -> None:
         return _commit_page(request, principal, at(namespace, name), sha, session)
 
 
-for _prefix, _type in (("/datasets", "dataset"), ("", "model")):
+# Dataset pages first: routes are matched in order, the most specific first.
+PAGE_PREFIXES: tuple[tuple[str, RepoType], ...] = (("/datasets", "dataset"), ("", "model"))
+for _prefix, _type in PAGE_PREFIXES:
     _routes(_prefix, _type)
