@@ -183,6 +183,13 @@ def start_session(session: Session, user: Account) -> str:
     return key
 
 
+def log_in_new_user(user: Account) -> str:
+    """A first session for a user `sign_up` just created, in a transaction of its own (sign-up
+    hashes the password outside every transaction, so it cannot share one)."""
+    with write_session() as session:
+        return start_session(session, user)
+
+
 def end_session(session: Session, key: str) -> None:
     session.execute(delete(WebSession).where(WebSession.key_hash == _digest(key)))
 
