@@ -56,7 +56,7 @@ def find_repo(session: Session, repo_type: RepoType, repo_id: str) -> Repo | Non
     return _find(session, repo_type, namespace, name) if name else None
 
 
-def _find(session: Session, repo_type: str, namespace: str, name: str) -> Repo | None:
+def _find(session: Session, repo_type: RepoType, namespace: str, name: str) -> Repo | None:
     repo = session.scalar(
         select(Repo).where(Repo.type == repo_type, Repo.namespace == namespace, Repo.name == name)
     )
@@ -68,7 +68,12 @@ def _find(session: Session, repo_type: str, namespace: str, name: str) -> Repo |
 
 
 def get_repo(
-    session: Session, principal: Principal, repo_type: str, repo_id: str, *, need: Role = "read"
+    session: Session,
+    principal: Principal,
+    repo_type: RepoType,
+    repo_id: str,
+    *,
+    need: Role = "read",
 ) -> Repo:
     """The repo if the principal may `need` it; a private repo one cannot see does not exist."""
     repo_type = check_supported(repo_type)
@@ -119,7 +124,7 @@ FACETS = {"task": Repo.pipeline_tag, "library": Repo.library_name, "license": Re
 
 
 def facet_counts(
-    session: Session, principal: Principal, repo_type: str, *, top: int = 12
+    session: Session, principal: Principal, repo_type: RepoType, *, top: int = 12
 ) -> dict[str, list[tuple[str, int]]]:
     """The most common tasks, libraries and licenses among the repos one can see."""
     counts = {}
@@ -147,7 +152,7 @@ def _check_query(query: RepoQuery) -> None:
 
 
 def list_repos(
-    session: Session, principal: Principal, repo_type: str, query: RepoQuery
+    session: Session, principal: Principal, repo_type: RepoType, query: RepoQuery
 ) -> tuple[list[Repo], bool]:
     """One page of repos visible to the principal; second value: whether more follow."""
     repo_type = check_supported(repo_type)
@@ -187,7 +192,7 @@ def repo_tags(session: Session, repo: Repo) -> list[str]:
 
 
 def get_repo_by_current_name(
-    session: Session, principal: Principal, repo_type: str, repo_id: str
+    session: Session, principal: Principal, repo_type: RepoType, repo_id: str
 ) -> Repo:
     """The repo as `get_repo` finds it, but refused with RepoMovedError when `repo_id` is an
     old name: a page's address should name the repo as it is called now."""

@@ -16,7 +16,7 @@ from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit, FileEntry, Repo
 from modelcommons.errors import NotFoundError, RepoNotFoundError
 from modelcommons.hub import refs
-from modelcommons.hub.names import is_commit_sha
+from modelcommons.hub.names import RepoType, is_commit_sha
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import CurrentPrincipal
 from modelcommons.storage import get_store
@@ -26,7 +26,7 @@ router = APIRouter()
 
 
 def _repo(
-    session: Session, principal: CurrentPrincipal, repo_type: str, ns: str, name: str
+    session: Session, principal: CurrentPrincipal, repo_type: RepoType, ns: str, name: str
 ) -> Repo:
     try:
         return get_repo(session, principal, repo_type, f"{ns}/{name.removesuffix('.git')}")
@@ -44,7 +44,7 @@ def _holds(session: Session, repo: Repo, sha: str) -> bool:
     return session.scalar(commit.limit(1)) is not None or session.scalar(entry.limit(1)) is not None
 
 
-def _git_routes(prefix: str, repo_type: str) -> None:
+def _git_routes(prefix: str, repo_type: RepoType) -> None:
     base = prefix + "/{namespace}/{name}"
 
     @router.get(base + "/info/refs", name=f"git_refs_{repo_type}", include_in_schema=False)
@@ -89,5 +89,6 @@ def _git_routes(prefix: str, repo_type: str) -> None:
         )
 
 
-for _prefix, _type in (("/datasets", "dataset"), ("", "model")):
+_PREFIXES: tuple[tuple[str, RepoType], ...] = (("/datasets", "dataset"), ("", "model"))
+for _prefix, _type in _PREFIXES:
     _git_routes(_prefix, _type)

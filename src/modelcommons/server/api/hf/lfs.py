@@ -28,6 +28,7 @@ from modelcommons.errors import (
 from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
 from modelcommons.hub.accounts import Principal, Role
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.repos import get_repo
 from modelcommons.server import signing
 from modelcommons.server.bodies import json_object
@@ -152,7 +153,7 @@ async def _batch(
     request: Request,
     principal: CurrentPrincipal,
     base: str,
-    repo_type: str,
+    repo_type: RepoType,
     namespace: str,
     name: str,
 ) -> Response:
@@ -213,7 +214,7 @@ _BATCH_BODY = {
 }
 
 
-def _batch_route(prefix: str, repo_type: str) -> None:
+def _batch_route(prefix: str, repo_type: RepoType) -> None:
     @router.post(
         prefix + "/{namespace}/{name}/info/lfs/objects/batch",
         name=f"lfs_batch_{repo_type}",
@@ -228,7 +229,12 @@ def _batch_route(prefix: str, repo_type: str) -> None:
 
 
 # Typed prefixes first: a model's namespace can never be "datasets" or "spaces" (names.py).
-for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):
+_PREFIXES: tuple[tuple[str, RepoType], ...] = (
+    ("/datasets", "dataset"),
+    ("/spaces", "space"),
+    ("", "model"),
+)
+for _prefix, _type in _PREFIXES:
     _batch_route(_prefix, _type)
 
 

@@ -15,6 +15,7 @@ from modelcommons.hub import lifecycle, refs
 from modelcommons.hub import repos as hub_repos
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.files import files_at
+from modelcommons.hub.names import validate_repo_type
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
 from modelcommons.server.deps import (
@@ -60,7 +61,10 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
         raise InvalidInputError(f"Invalid visibility {visibility!r}: public or private.")
     try:
         repo = lifecycle.create_repo(
-            principal, repo_type=repo_type, repo_id=repo_id, private=visibility == "private"
+            principal,
+            repo_type=validate_repo_type(repo_type),
+            repo_id=repo_id,
+            private=visibility == "private",
         )
     except ConflictError as exc:
         prefix = shapes.URL_PREFIX.get(repo_type, "")
@@ -73,7 +77,7 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
 def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
     repo_id = _qualified(principal, _repo_id(body))
     with write_session() as session:
-        lifecycle.delete_repo(session, principal, body.get("type") or "model", repo_id)
+        lifecycle.delete_repo(session, principal, validate_repo_type(body.get("type")), repo_id)
     return {"deleted": repo_id}
 
 
@@ -81,7 +85,8 @@ def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
 def move_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dict[str, str]:
     from_id, to_id = _repo_id(body, "fromRepo"), _repo_id(body, "toRepo")
     with write_session() as session:
-        repo = lifecycle.move_repo(session, principal, body.get("type") or "model", from_id, to_id)
+        repo_type = validate_repo_type(body.get("type"))
+        repo = lifecycle.move_repo(session, principal, repo_type, from_id, to_id)
         return {"url": shapes.repo_url(base, repo)}
 
 

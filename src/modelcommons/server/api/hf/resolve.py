@@ -17,6 +17,7 @@ from modelcommons.errors import PermissionDeniedError
 from modelcommons.hub import files, objects, refs, scans
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
 from modelcommons.server.errors import header_value
@@ -29,7 +30,7 @@ COUNTED_FILE = {"model": "config.json", "dataset": "README.md"}
 
 
 def _lookup(
-    principal: Principal, repo_type: str, repo_id: str, rev: str, path: str
+    principal: Principal, repo_type: RepoType, repo_id: str, rev: str, path: str
 ) -> tuple[Repo, str, FileEntry, StoredObject | None]:
     with read_session() as session:
         repo = get_repo(session, principal, repo_type, repo_id)
@@ -53,7 +54,7 @@ async def _resolve(
     request: Request,
     principal: CurrentPrincipal,
     base: str,
-    repo_type: str,
+    repo_type: RepoType,
     namespace: str,
     name: str,
     rev: str,
@@ -103,7 +104,7 @@ async def _resolve(
     return bytes_response(request, data, headers)
 
 
-def _resolve_route(prefix: str, repo_type: str) -> None:
+def _resolve_route(prefix: str, repo_type: RepoType) -> None:
     async def resolve(
         namespace: str,
         name: str,
@@ -121,5 +122,10 @@ def _resolve_route(prefix: str, repo_type: str) -> None:
     router.head(url, name=f"resolve_{repo_type}_head")(resolve)
 
 
-for _prefix, _type in (("/datasets", "dataset"), ("/spaces", "space"), ("", "model")):
+_PREFIXES: tuple[tuple[str, RepoType], ...] = (
+    ("/datasets", "dataset"),
+    ("/spaces", "space"),
+    ("", "model"),
+)
+for _prefix, _type in _PREFIXES:
     _resolve_route(_prefix, _type)
