@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from modelcommons.config import get_settings
+from modelcommons.config import SignupPolicy, get_settings
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
 from modelcommons.db.models import Invite, WebSession, utcnow
@@ -40,7 +40,7 @@ def _address() -> str:
     return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
 
 
-def _sign_up(policy: str = "open", code: str | None = None, password: str = "long enough"):
+def _sign_up(policy: SignupPolicy = "open", code: str | None = None, password: str = "long enough"):
     return sessions.sign_up(
         name=_name(),
         password=password,
