@@ -13,6 +13,7 @@ CommonsError
  ├── RepoMovedError               301 (a page asked for by a repo's old name: go to the new)
  ├── ConflictError                409
  ├── StaleParentError             412 (a commit's parent is no longer the branch head)
+ ├── RangeNotSatisfiableError     416 (a byte range that starts past the end of the object)
  ├── NotSupportedError            501
  ├── JobTimeoutError              (a job ran past COMMONS_JOB_TIMEOUT_SECONDS; never HTTP)
  └── ConfigurationError           (settings that cannot work; raised at start-up)
@@ -89,6 +90,17 @@ class StaleParentError(CommonsError):
 
 
 class NotSupportedError(CommonsError, NotImplementedError):
+class RangeNotSatisfiableError(CommonsError):
+    """A byte range no part of which lies within the object (it starts at or past the end);
+    the answer names the size, as `Content-Range: bytes */<size>`."""
+
+    status = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"Range not satisfiable: the object has {size} bytes.", range_size=size)
+        self.size = size
+
+
     status = 501
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from modelcommons.db.models import Evaluation, Repo
+from modelcommons.db.models import Evaluation as Evaluation  # re-exported: edges name it
+from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.repos import can_see, find_repo

@@ -11,6 +11,7 @@ this repo's upload flow (an `ObjectUpload` grant, which expires).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import FileEntry, ObjectUpload, Repo, StoredObject, utcnow
 from modelcommons.errors import InvalidInputError, PayloadTooLargeError
 from modelcommons.hub.accounts import Principal
@@ -125,12 +127,13 @@ def usable_objects(
     return usable
 
 
-def require_usable(
-    session: Session, principal: Principal, repo_id: int, wanted: dict[str, str]
-) -> None:
+def require_usable(principal: Principal, repo_id: int, wanted: dict[str, str]) -> None:
     """Refuse a commit naming (path → sha256) objects the principal may not use, with the
-    answer an unknown object gets."""
-    usable = usable_objects(session, principal, repo_id, wanted.values())
+    answer an unknown object gets; in a read transaction of its own, before the commit's."""
+    if not wanted:
+        return
+    with read_session() as session:
+        usable = usable_objects(session, principal, repo_id, wanted.values())
     for path, sha in wanted.items():
         if sha not in usable:
             raise unknown_object(sha, path)
@@ -180,8 +183,6 @@ async def receive_stream(
     store: ContentStore, chunks: AsyncIterator[bytes], *, max_bytes: int
 ) -> tuple[Path, str, int]:
     """Stream request bytes to a staging file. Returns (path, sha256, size)."""
-    from starlette.concurrency import run_in_threadpool
-
     staged = _Staged(store, max_bytes)
     pending: list[bytes] = []
     pending_bytes = 0
@@ -192,10 +193,10 @@ async def receive_stream(
             # The server hands over ~64 KiB at a time: hop to a thread once per few MiB, and
             # never copy (hashing and writing release the GIL, so the loop keeps receiving).
             if pending_bytes >= WRITE_BATCH:
-                await run_in_threadpool(staged.write_many, pending)
+                await asyncio.to_thread(staged.write_many, pending)
                 pending, pending_bytes = [], 0
         if pending:
-            await run_in_threadpool(staged.write_many, pending)
+            await asyncio.to_thread(staged.write_many, pending)
         staged.file.close()
     except BaseException:
         staged.discard()
@@ -234,6 +235,40 @@ def publish_object(
         assert winner is not None
         return winner
     return obj
+
+
+def publish_upload(
+    store: ContentStore,
+    staged: Path,
+    *,
+    sha256: str,
+    size: int,
+    oid: str,
+    expected_size: int,
+    uploader: Uploader | None,
+) -> StoredObject:
+    """Verify and keep uploaded bytes (once, whoever sent them first) and note who sent them,
+    in a write transaction of its own."""
+    with write_session() as session:
+        stored = publish_object(
+            session, store, staged, sha256=sha256, size=size, oid=oid, expected_size=expected_size
+        )
+        if uploader is not None:
+            record_uploads(session, uploader, [oid])
+        return stored
+
+
+def known_objects(
+    session: Session, principal: Principal, repo_id: int, operation: str, shas: Collection[str]
+) -> dict[str, StoredObject]:
+    """What an LFS batch may skip or serve among `shas`: for an upload, the stored objects
+    the principal can already use in the repo; for a download, those the repo holds."""
+    stored = find_objects(session, shas)
+    if operation == "upload":
+        known = usable_objects(session, principal, repo_id, shas)
+    else:
+        known = held_by_repo(session, repo_id, shas)
+    return {sha: obj for sha, obj in stored.items() if sha in known}
 
 
 def concatenate_parts(

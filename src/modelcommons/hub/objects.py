@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelcommons.db.models import StoredObject
+from modelcommons.db.models import StoredObject as StoredObject  # re-exported: edges name it
 from modelcommons.hub.xet import cas
 from modelcommons.storage import get_store
 

@@ -8,14 +8,19 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from modelcommons.db.models import Commit, Ref, Repo
+from modelcommons.db.engine import read_session
+from modelcommons.db.models import Commit as Commit  # re-exported: edges name it
+from modelcommons.db.models import FileEntry, Ref, Repo
 from modelcommons.errors import (
     ConflictError,
     InvalidInputError,
+    NotFoundError,
     PermissionDeniedError,
     RevisionNotFoundError,
 )
-from modelcommons.hub.names import is_commit_sha, validate_ref_name
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import RepoType, is_commit_sha, validate_ref_name
+from modelcommons.hub.repos import get_repo
 
 DEFAULT_BRANCH = "main"
 HEADS, TAGS, PRS = "refs/heads/", "refs/tags/", "refs/pr/"
@@ -134,3 +139,22 @@ def commit_history(session: Session, repo: Repo, head: str) -> list[Commit]:
         history.append(rows[sha])
         stack.extend(reversed(rows[sha].parents.split()))
     return history
+
+
+def holds_git_object(session: Session, repo: Repo, sha: str) -> bool:
+    """Whether a commit of the repo is, or has as its tree or a file or folder, the git
+    object `sha` (objects are content-addressed and shared between repos)."""
+    commit = select(Commit.sha).where(
+        Commit.repo_id == repo.id, (Commit.sha == sha) | (Commit.tree_sha == sha)
+    )
+    entry = select(FileEntry.oid).where(FileEntry.repo_id == repo.id, FileEntry.oid == sha)
+    return session.scalar(commit.limit(1)) is not None or session.scalar(entry.limit(1)) is not None
+
+
+def require_git_object(principal: Principal, repo_type: RepoType, repo_id: str, sha: str) -> None:
+    """Refuse (404) a git object the repo does not hold, in a transaction of its own: the
+    object is read from the store after it ends."""
+    with read_session() as session:
+        repo = get_repo(session, principal, repo_type, repo_id)
+        if not is_commit_sha(sha) or not holds_git_object(session, repo, sha):
+            raise NotFoundError(f"No object {sha} in this repository.")

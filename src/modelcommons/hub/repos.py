@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
+from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import Repo as Repo  # re-exported: edges name it, not db.models
 from modelcommons.db.models import RepoRedirect, RepoTag
 from modelcommons.errors import (
@@ -200,3 +201,30 @@ def get_repo_by_current_name(
     if repo.repo_id != repo_id:
         raise RepoMovedError(repo_id, repo.repo_id)
     return repo
+
+
+def tags_by_repo(session: Session, repos: list[Repo]) -> dict[int, list[str]]:
+    """The tags of each repo of a listing, in one query."""
+    tags: dict[int, list[str]] = {r.id: [] for r in repos}
+    rows = session.execute(
+        select(RepoTag.repo_id, RepoTag.tag).where(RepoTag.repo_id.in_(list(tags)))
+    )
+    for repo_id, tag in rows:
+        tags[repo_id].append(tag)
+    return tags
+
+
+def authorized_repo(
+    principal: Principal, repo_type: RepoType, repo_id: str, *, need: Role = "read"
+) -> Repo:
+    """`get_repo` in a transaction of its own, for a caller that next does slow work (reading
+    a request body, a commit) that no transaction should span."""
+    with read_session() as session:
+        return get_repo(session, principal, repo_type, repo_id, need=need)
+
+
+def count_download(repo: Repo) -> None:
+    """One more download of the repo, in a write transaction of its own (a download's bytes
+    are sent after it ends)."""
+    with write_session() as session:
+        session.execute(update(Repo).where(Repo.id == repo.id).values(downloads=Repo.downloads + 1))

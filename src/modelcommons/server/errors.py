@@ -55,6 +55,9 @@ async def _commons_error(request: Request, exc: Exception) -> Response:
     retry_after = exc.extra.get("retry_after")  # a 429 says when to come back
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+    range_size = exc.extra.get("range_size")  # a 416 says how many bytes there are
+    if range_size is not None:
+        response.headers["Content-Range"] = f"bytes */{range_size}"
     return response
 
 

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import StoredObject, XetDedupChunk, XetFile, XetFileXorb, XetXorb
+from modelcommons.db.models import (
+    FileEntry,
+    StoredObject,
+    XetDedupChunk,
+    XetFile,
+    XetFileXorb,
+    XetXorb,
+)
 from modelcommons.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from modelcommons.hub.lfs import Uploader, record_uploads
 from modelcommons.hub.xet import format
@@ -269,6 +276,22 @@ def dedup_shard(chunk_hex: str) -> bytes | None:
     )
 
 
+def find_xorb(session: Session, hash_hex: str) -> XetXorb | None:
+    return session.get(XetXorb, hash_hex)
+
+
+def repo_file(session: Session, repo_id: int, file_hex: str) -> XetFile:
+    """A Xet file that some commit of the repo holds (a token reads its own repo's files)."""
+    held = session.scalar(
+        select(FileEntry.path)
+        .where(FileEntry.repo_id == repo_id, FileEntry.xet_hash == file_hex)
+        .limit(1)
+    )
+    if held is None:
+        raise NotFoundError(f"No file {file_hex} in the repo this token is for.")
+    return get_file(session, file_hex)
+
+
 def get_file(session: Session, file_hex: str) -> XetFile:
     file = session.get(XetFile, file_hex)
     if file is None:
@@ -288,36 +311,37 @@ class Term:
     byte_end: int
 
 
-def plan(segments: list[list[object]], start: int, end: int) -> tuple[list[Term], int]:
+def plan(
+    session: Session, segments: list[list[object]], start: int, end: int
+) -> tuple[list[Term], int]:
     """The terms covering bytes [start, end) of a file, and how far into the first to skip."""
     terms: list[Term] = []
     skip, position = 0, 0
-    with read_session() as session:
-        for xorb, first, last, size in segments:
-            assert isinstance(xorb, str) and isinstance(first, int) and isinstance(last, int)
-            assert isinstance(size, int)
-            if position + size <= start:
-                position += size
-                continue
-            if position >= end:
-                break
-            chosen: list[tuple[int, format.XorbChunk]] = []
-            for index, chunk in enumerate(_chunks(session, xorb, first, last), start=first):
-                if position + chunk.size > start and position < end:
-                    if not terms and not chosen:
-                        skip = start - position
-                    chosen.append((index, chunk))
-                position += chunk.size
-            terms.append(
-                Term(
-                    xorb,
-                    chosen[0][0],
-                    chosen[-1][0] + 1,
-                    sum(c.size for _, c in chosen),
-                    chosen[0][1].start,
-                    chosen[-1][1].end,
-                )
+    for xorb, first, last, size in segments:
+        assert isinstance(xorb, str) and isinstance(first, int) and isinstance(last, int)
+        assert isinstance(size, int)
+        if position + size <= start:
+            position += size
+            continue
+        if position >= end:
+            break
+        chosen: list[tuple[int, format.XorbChunk]] = []
+        for index, chunk in enumerate(_chunks(session, xorb, first, last), start=first):
+            if position + chunk.size > start and position < end:
+                if not terms and not chosen:
+                    skip = start - position
+                chosen.append((index, chunk))
+            position += chunk.size
+        terms.append(
+            Term(
+                xorb,
+                chosen[0][0],
+                chosen[-1][0] + 1,
+                sum(c.size for _, c in chosen),
+                chosen[0][1].start,
+                chosen[-1][1].end,
             )
+        )
     return terms, skip
 
 
@@ -338,7 +362,8 @@ def _iter_terms(terms: list[Term], skip: int, length: int) -> Iterator[bytes]:
 
 
 def _iter_segments(segments: list[list[object]], start: int, end: int) -> Iterator[bytes]:
-    terms, skip = plan(segments, start, end)
+    with read_session() as session:
+        terms, skip = plan(session, segments, start, end)
     return _iter_terms(terms, skip, end - start)
 
 

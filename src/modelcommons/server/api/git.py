@@ -8,50 +8,49 @@ Basic challenge (the same for missing and private repos), so git can retry with 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Commit, FileEntry, Repo
-from modelcommons.errors import NotFoundError, RepoNotFoundError
+from fastapi import APIRouter, Response
+
+from modelcommons.errors import RepoNotFoundError
 from modelcommons.hub import refs
-from modelcommons.hub.names import RepoType, is_commit_sha
+from modelcommons.hub.accounts import Principal
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.repos import get_repo
-from modelcommons.server.deps import CurrentPrincipal
+from modelcommons.server.deps import CurrentPrincipal, ReadSession
 from modelcommons.storage import get_store
 from modelcommons.storage.base import git_key
 
 router = APIRouter()
 
 
-def _repo(
-    session: Session, principal: CurrentPrincipal, repo_type: RepoType, ns: str, name: str
-) -> Repo:
+def _repo_id(namespace: str, name: str) -> str:
+    return f"{namespace}/{name.removesuffix('.git')}"
+
+
+@contextmanager
+def _challenged(principal: Principal) -> Iterator[None]:
+    """A repo an anonymous client cannot see gets a Basic challenge, so git retries with a
+    token (the same answer for missing and private repos)."""
     try:
-        return get_repo(session, principal, repo_type, f"{ns}/{name.removesuffix('.git')}")
+        yield
     except RepoNotFoundError as exc:
         if principal.user is None:
             raise RepoNotFoundError("Authentication required.", challenge=True) from exc
         raise
 
 
-def _holds(session: Session, repo: Repo, sha: str) -> bool:
-    commit = select(Commit.sha).where(
-        Commit.repo_id == repo.id, (Commit.sha == sha) | (Commit.tree_sha == sha)
-    )
-    entry = select(FileEntry.oid).where(FileEntry.repo_id == repo.id, FileEntry.oid == sha)
-    return session.scalar(commit.limit(1)) is not None or session.scalar(entry.limit(1)) is not None
-
-
 def _git_routes(prefix: str, repo_type: RepoType) -> None:
     base = prefix + "/{namespace}/{name}"
 
     @router.get(base + "/info/refs", name=f"git_refs_{repo_type}", include_in_schema=False)
-    def info_refs(namespace: str, name: str, principal: CurrentPrincipal) -> Response:
-        with read_session() as session:
-            repo = _repo(session, principal, repo_type, namespace, name)
-            found = refs.list_refs(session, repo)
+    def info_refs(
+        namespace: str, name: str, principal: CurrentPrincipal, session: ReadSession
+    ) -> Response:
+        with _challenged(principal):
+            repo = get_repo(session, principal, repo_type, _repo_id(namespace, name))
+        found = refs.list_refs(session, repo)
         lines = sorted(
             f"{r.target}\t{r.ref}\n" for kind in ("branches", "tags") for r in found[kind]
         )
@@ -60,17 +59,21 @@ def _git_routes(prefix: str, repo_type: RepoType) -> None:
         )
 
     @router.get(base + "/HEAD", name=f"git_head_{repo_type}", include_in_schema=False)
-    def head(namespace: str, name: str, principal: CurrentPrincipal) -> Response:
-        with read_session() as session:
-            _repo(session, principal, repo_type, namespace, name)
+    def head(
+        namespace: str, name: str, principal: CurrentPrincipal, session: ReadSession
+    ) -> Response:
+        with _challenged(principal):
+            get_repo(session, principal, repo_type, _repo_id(namespace, name))
         return Response(f"ref: {refs.HEADS}{refs.DEFAULT_BRANCH}\n", media_type="text/plain")
 
     @router.get(
         base + "/objects/info/packs", name=f"git_packs_{repo_type}", include_in_schema=False
     )
-    def packs(namespace: str, name: str, principal: CurrentPrincipal) -> Response:
-        with read_session() as session:
-            _repo(session, principal, repo_type, namespace, name)
+    def packs(
+        namespace: str, name: str, principal: CurrentPrincipal, session: ReadSession
+    ) -> Response:
+        with _challenged(principal):
+            get_repo(session, principal, repo_type, _repo_id(namespace, name))
         return Response("", media_type="text/plain")  # every object is loose
 
     @router.get(
@@ -80,10 +83,8 @@ def _git_routes(prefix: str, repo_type: RepoType) -> None:
         namespace: str, name: str, fanout: str, rest: str, principal: CurrentPrincipal
     ) -> Response:
         sha = fanout + rest
-        with read_session() as session:
-            repo = _repo(session, principal, repo_type, namespace, name)
-            if not is_commit_sha(sha) or not _holds(session, repo, sha):
-                raise NotFoundError(f"No object {sha} in this repository.")
+        with _challenged(principal):  # the object is read after the transaction ends
+            refs.require_git_object(principal, repo_type, _repo_id(namespace, name), sha)
         return Response(
             get_store().get_bytes(git_key(sha)), media_type="application/x-git-loose-object"
         )

@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Evaluation
 from modelcommons.hub import evaluations, lineage
+from modelcommons.hub.evaluations import Evaluation
 from modelcommons.hub.repos import get_repo
 from modelcommons.server.api.hf.shapes import iso
-from modelcommons.server.deps import CurrentPrincipal, RepoInUrl
+from modelcommons.server.deps import CurrentPrincipal, ReadSession, RepoInUrl
 
 router = APIRouter()
 EVALUATE = "evaluate"
@@ -26,30 +25,32 @@ def get_lineage(
     repo: RepoInUrl,
     principal: CurrentPrincipal,
     depth: int = Query(default=3, ge=1, le=lineage.MAX_DEPTH),
+    *,
+    session: ReadSession,
 ) -> dict[str, Any]:
     """Ancestors (nearest first) and descendants (a tree) to `depth`, with relation kinds,
     licenses and datasets; for a dataset, the models trained on it and what grew from them."""
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        up = lineage.ancestors(session, principal, found, depth=depth)
-        down = lineage.descendants(session, principal, found, depth=depth)
-        return {
-            "id": found.repo_id,
-            "type": found.type,
-            "license": found.license,
-            "licenseCheck": lineage.license_check_for(session, principal, found),
-            "ancestors": [n.as_json() for n in up],
-            "descendants": _tree(down),
-            "counts": lineage.relation_counts(down),
-        }
+    found = get_repo(session, principal, repo.type, repo.id)
+    up = lineage.ancestors(session, principal, found, depth=depth)
+    down = lineage.descendants(session, principal, found, depth=depth)
+    return {
+        "id": found.repo_id,
+        "type": found.type,
+        "license": found.license,
+        "licenseCheck": lineage.license_check_for(session, principal, found),
+        "ancestors": [n.as_json() for n in up],
+        "descendants": _tree(down),
+        "counts": lineage.relation_counts(down),
+    }
 
 
 @router.get("/api/{types}/{namespace}/{name}/license-check")
-def license_check(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        verdict = lineage.license_check_for(session, principal, found)
-        return {"id": found.repo_id, "license": found.license, **(verdict or {})}
+def license_check(
+    repo: RepoInUrl, principal: CurrentPrincipal, session: ReadSession
+) -> dict[str, Any]:
+    found = get_repo(session, principal, repo.type, repo.id)
+    verdict = lineage.license_check_for(session, principal, found)
+    return {"id": found.repo_id, "license": found.license, **(verdict or {})}
 
 
 def evaluation_json(evaluation: Evaluation, model_id: str) -> dict[str, Any]:
@@ -68,20 +69,20 @@ def evaluation_json(evaluation: Evaluation, model_id: str) -> dict[str, Any]:
 
 
 @router.get("/api/{types}/{namespace}/{name}/evaluations")
-def model_evaluations(repo: RepoInUrl, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        rows = evaluations.model_evaluations(session, principal, found)
-        return [evaluation_json(e, found.repo_id) for e in rows]
+def model_evaluations(
+    repo: RepoInUrl, principal: CurrentPrincipal, session: ReadSession
+) -> list[dict[str, Any]]:
+    found = get_repo(session, principal, repo.type, repo.id)
+    rows = evaluations.model_evaluations(session, principal, found)
+    return [evaluation_json(e, found.repo_id) for e in rows]
 
 
 @router.get("/api/leaderboards")
-def list_leaderboards(principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    with read_session() as session:
-        return [
-            {"task": b.task, "dataset": b.dataset, "metric": b.metric, "models": b.entries}
-            for b in evaluations.boards(session, principal)
-        ]
+def list_leaderboards(principal: CurrentPrincipal, session: ReadSession) -> list[dict[str, Any]]:
+    return [
+        {"task": b.task, "dataset": b.dataset, "metric": b.metric, "models": b.entries}
+        for b in evaluations.boards(session, principal)
+    ]
 
 
 @router.get("/api/leaderboards/entries")
@@ -92,17 +93,18 @@ def leaderboard_entries(
     metric: str,
     verified: bool = False,
     order: str | None = None,
+    *,
+    session: ReadSession,
 ) -> list[dict[str, Any]]:
     """One leaderboard, best first; each row links to the model's lineage."""
     query = evaluations.BoardQuery(task, dataset, metric, verified, order)
-    with read_session() as session:
-        entries = evaluations.board_entries(session, principal, query)
-        return [
-            {
-                "rank": rank,
-                **evaluation_json(e.evaluation, e.model.repo_id),
-                "lineage": f"/api/models/{e.model.repo_id}/lineage",
-                "baseModels": e.model.base_models or [],
-            }
-            for rank, e in enumerate(entries, 1)
-        ]
+    entries = evaluations.board_entries(session, principal, query)
+    return [
+        {
+            "rank": rank,
+            **evaluation_json(e.evaluation, e.model.repo_id),
+            "lineage": f"/api/models/{e.model.repo_id}/lineage",
+            "baseModels": e.model.base_models or [],
+        }
+        for rank, e in enumerate(entries, 1)
+    ]

@@ -8,17 +8,14 @@ CAS:    POST /xet/v1/xorbs/default/{hash}, POST /xet/v1/shards,
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import FileEntry, XetXorb
+from modelcommons.db.engine import Session
 from modelcommons.errors import (
     InvalidInputError,
     NotFoundError,
@@ -30,21 +27,20 @@ from modelcommons.hub.lfs import Uploader
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.xet import cas, format, tokens
 from modelcommons.server import signing
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl
-from modelcommons.server.transfer import range_number, read_body, requested_range, stream_object
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, ReadSession, RepoInUrl
+from modelcommons.server.ranges import parse_range
+from modelcommons.server.transfer import read_body, stream_object
 from modelcommons.storage import get_store
 
 router = APIRouter()
 CAS = "/xet"
 MAX_SHARD_BYTES = 64 * 1024 * 1024
-_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")
 
 
 def _token_response(
-    repo: RepoInUrl, principal: CurrentPrincipal, base: str, scope: Scope
+    session: Session, repo: RepoInUrl, principal: CurrentPrincipal, base: str, scope: Scope
 ) -> Response:
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need=scope)
+    found = get_repo(session, principal, repo.type, repo.id, need=scope)
     user_id = principal.user.id if principal.user else None
     token, expires = tokens.issue(found.id, scope, user_id=user_id)
     headers = {
@@ -58,18 +54,18 @@ def _token_response(
 
 @router.get("/api/{types}/{namespace}/{name}/xet-read-token/{rev}")
 def xet_read_token(
-    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl
+    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl, session: ReadSession
 ) -> Response:
     """`rev` is declared for the schema only: a Xet token is scoped to the repo, not a revision."""
-    return _token_response(repo, principal, base, "read")
+    return _token_response(session, repo, principal, base, "read")
 
 
 @router.get("/api/{types}/{namespace}/{name}/xet-write-token/{rev}")
 def xet_write_token(
-    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl
+    rev: str, repo: RepoInUrl, principal: CurrentPrincipal, base: BaseUrl, session: ReadSession
 ) -> Response:
     """`rev` is declared for the schema only: a Xet token is scoped to the repo, not a revision."""
-    return _token_response(repo, principal, base, "write")
+    return _token_response(session, repo, principal, base, "write")
 
 
 def cas_grant(request: Request) -> tokens.CasGrant:
@@ -95,9 +91,8 @@ async def upload_xorb(
 
 
 @router.head(CAS + "/v1/xorbs/{prefix}/{hash_hex}")
-def xorb_exists(prefix: str, hash_hex: str, grant: Grant) -> Response:
-    with read_session() as session:
-        found = session.get(XetXorb, hash_hex) is not None
+def xorb_exists(prefix: str, hash_hex: str, grant: Grant, session: ReadSession) -> Response:
+    found = cas.find_xorb(session, hash_hex) is not None
     return Response(status_code=200 if found else 404)
 
 
@@ -125,41 +120,15 @@ def telemetry() -> dict[str, str]:
     return {}
 
 
-def _byte_range(header: str | None, size: int) -> tuple[int, int]:
-    if not header:
-        return 0, size
-    match = _RANGE.match(header.strip())
-    if not match:
-        raise InvalidInputError(f"Invalid Range {header!r}: expected bytes=start-end.")
-    start, end = range_number(match.group(1)), range_number(match.group(2)) + 1
-    if start >= size or end <= start:
-        raise RangeNotSatisfiable(size)
-    return start, min(end, size)
-
-
-class RangeNotSatisfiable(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-
 @router.get(CAS + "/v1/reconstructions/{file_hex}")
-def reconstruction(file_hex: str, request: Request, grant: Grant, base: BaseUrl) -> Any:
+def reconstruction(
+    file_hex: str, request: Request, grant: Grant, base: BaseUrl, session: ReadSession
+) -> Any:
     format.from_hex(file_hex)
-    with read_session() as session:
-        held = session.scalar(
-            select(FileEntry.path)
-            .where(FileEntry.repo_id == grant.repo_id, FileEntry.xet_hash == file_hex)
-            .limit(1)
-        )
-        if held is None:
-            raise NotFoundError(f"No file {file_hex} in the repo this token is for.")
-        file = cas.get_file(session, file_hex)
-        segments, size = file.segments, file.size
-    try:
-        start, end = _byte_range(request.headers.get("range"), size)
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-    terms, skip = cas.plan(segments, start, end)
+    file = cas.repo_file(session, grant.repo_id, file_hex)
+    wanted = parse_range(request.headers.get("range"), file.size)
+    start, end = (wanted.start, wanted.end) if wanted else (0, file.size)
+    terms, skip = cas.plan(session, file.segments, start, end)
     fetch: dict[str, list[dict[str, Any]]] = {}
     for term in terms:
         # Through this server, never a store's presigned URL: the URL must be good for the
@@ -197,18 +166,19 @@ def fetch_xorb(
     end: int | None = None,
     exp: str | None = None,
     sig: str | None = None,
+    *,
+    session: ReadSession,
 ) -> Response:
     """The bytes [start, end] of a xorb that a reconstruction signed, asked for by Range
     (as hf_xet does): never the rest of the xorb, which holds other files' chunks."""
     if start is None or end is None:
         raise UnauthorizedError("This URL is not signed.")
     signing.verify("xorb", hash_hex, start, end, exp=exp, sig=sig)
-    with read_session() as session:
-        xorb = session.get(XetXorb, hash_hex)
+    xorb = cas.find_xorb(session, hash_hex)
     if xorb is None:
         raise NotFoundError(f"No xorb {hash_hex}.")
-    wanted = requested_range(request, xorb.size)
-    if not isinstance(wanted, tuple) or not start <= wanted[0] < wanted[1] <= end + 1:
+    wanted = parse_range(request.headers.get("range"), xorb.size)
+    if wanted is None or not start <= wanted.start < wanted.end <= end + 1:
         raise PermissionDeniedError(
             f"This URL is good for bytes {start}-{end} of the xorb: ask for them with Range."
         )

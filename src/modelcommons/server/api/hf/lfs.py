@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,8 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import Repo, StoredObject
+from modelcommons.db.engine import Session
 from modelcommons.errors import (
     InvalidInputError,
     NotFoundError,
@@ -29,10 +27,11 @@ from modelcommons.hub import lfs as hub_lfs
 from modelcommons.hub import objects
 from modelcommons.hub.accounts import Principal, Role
 from modelcommons.hub.names import RepoType
-from modelcommons.hub.repos import get_repo
+from modelcommons.hub.objects import StoredObject
+from modelcommons.hub.repos import Repo, get_repo
 from modelcommons.server import signing
 from modelcommons.server.bodies import json_object
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal
+from modelcommons.server.deps import BaseUrl, CurrentPrincipal, ReadSession
 from modelcommons.server.transfer import stream_object
 from modelcommons.storage import get_store
 from modelcommons.storage.base import upload_part_key
@@ -119,21 +118,15 @@ def _download_answer(oid: str, size: int, stored: StoredObject | None, base: str
 
 
 def _answer_objects(
+    session: Session,
     principal: Principal,
     repo: Repo,
-    operation: str,
-    items: list[Any],
-    transfers: list[str],
+    batch: LfsBatch,
     base: str,
 ) -> list[dict[str, Any]]:
     """Per-object answers: a download serves only objects this repo's commits hold."""
-    shas = {item["oid"] for item in items if _invalid(item) is None}
-    with read_session() as session:
-        stored = hub_lfs.find_objects(session, shas)
-        if operation == "upload":
-            known = hub_lfs.usable_objects(session, principal, repo.id, shas) & stored.keys()
-        else:
-            known = hub_lfs.held_by_repo(session, repo.id, shas) & stored.keys()
+    shas = {item["oid"] for item in batch.objects if _invalid(item) is None}
+    known = hub_lfs.known_objects(session, principal, repo.id, batch.operation, shas)
     who = hub_lfs.Uploader(user_id=principal.user.id, repo_id=repo.id) if principal.user else None
 
     def answer(item: Any) -> dict[str, Any]:
@@ -141,22 +134,26 @@ def _answer_objects(
         if invalid is not None:
             return invalid
         oid, size = item["oid"], item["size"]
-        if operation == "download":
-            return _download_answer(oid, size, stored[oid] if oid in known else None, base)
+        if batch.operation == "download":
+            return _download_answer(oid, size, known.get(oid), base)
         assert who is not None  # an upload batch needs write access
-        return _upload_answer(oid, size, oid in known, transfers, base, who)
+        return _upload_answer(oid, size, oid in known, batch.transfers, base, who)
 
-    return [answer(item) for item in items]
+    return [answer(item) for item in batch.objects]
 
 
-async def _batch(
-    request: Request,
-    principal: CurrentPrincipal,
-    base: str,
-    repo_type: RepoType,
-    namespace: str,
-    name: str,
-) -> Response:
+@dataclass(frozen=True)
+class LfsBatch:
+    operation: str  # "upload" or "download"
+    objects: list[Any]  # each checked on its own: a bad one gets its own error in the answer
+    transfers: list[str]
+
+
+async def _batch_request(name: str, request: Request) -> LfsBatch:
+    """The batch a client sent to /<repo>.git/info/lfs/objects/batch, read before any
+    database work."""
+    if not name.endswith(".git"):
+        raise NotFoundError("Not found: LFS lives under /<repo>.git/info/lfs.")
     body = await json_object(request)
     operation = body.get("operation")
     if operation not in ("upload", "download") or not isinstance(body.get("objects"), list):
@@ -165,27 +162,29 @@ async def _batch(
         raise PayloadTooLargeError(
             f"An LFS batch names at most {MAX_BATCH_OBJECTS} objects; send the rest in another."
         )
-    need: Role = "write" if operation == "upload" else "read"
+    return LfsBatch(operation, body["objects"], body.get("transfers") or ["basic"])
 
-    def answer() -> dict[str, Any]:
-        with read_session() as session:
-            repo = get_repo(
-                session, principal, repo_type, f"{namespace}/{name.removesuffix('.git')}", need=need
-            )
-        transfers = body.get("transfers") or ["basic"]
-        objects = _answer_objects(principal, repo, operation, body["objects"], transfers, base)
-        return {
-            "transfer": "multipart"
-            if any(
-                "chunk_size" in o.get("actions", {}).get("upload", {}).get("header", {})
-                for o in objects
-            )
-            else "basic",
-            "objects": objects,
-            "hash_algo": "sha256",
-        }
 
-    return JSONResponse(await run_in_threadpool(answer), media_type=LFS_JSON)
+def _batch(
+    session: Session,
+    batch: LfsBatch,
+    principal: Principal,
+    base: str,
+    repo_type: RepoType,
+    repo_id: str,
+) -> Response:
+    need: Role = "write" if batch.operation == "upload" else "read"
+    repo = get_repo(session, principal, repo_type, repo_id, need=need)
+    objects = _answer_objects(session, principal, repo, batch, base)
+    multipart = any(
+        "chunk_size" in o.get("actions", {}).get("upload", {}).get("header", {}) for o in objects
+    )
+    answer = {
+        "transfer": "multipart" if multipart else "basic",
+        "objects": objects,
+        "hash_algo": "sha256",
+    }
+    return JSONResponse(answer, media_type=LFS_JSON)
 
 
 # The body is read by hand (json_object); declared so that schema tools send batches.
@@ -220,12 +219,16 @@ def _batch_route(prefix: str, repo_type: RepoType) -> None:
         name=f"lfs_batch_{repo_type}",
         openapi_extra=_BATCH_BODY,
     )
-    async def batch(
-        namespace: str, name: str, request: Request, principal: CurrentPrincipal, base: BaseUrl
+    def batch(
+        namespace: str,
+        name: str,
+        principal: CurrentPrincipal,
+        base: BaseUrl,
+        body: Annotated[LfsBatch, Depends(_batch_request)],
+        session: ReadSession,
     ) -> Response:
-        if not name.endswith(".git"):
-            raise NotFoundError("Not found: LFS lives under /<repo>.git/info/lfs.")
-        return await _batch(request, principal, base, repo_type, namespace, name)
+        repo_id = f"{namespace}/{name.removesuffix('.git')}"
+        return _batch(session, body, principal, base, repo_type, repo_id)
 
 
 # Typed prefixes first: a model's namespace can never be "datasets" or "spaces" (names.py).
@@ -236,17 +239,6 @@ _PREFIXES: tuple[tuple[str, RepoType], ...] = (
 )
 for _prefix, _type in _PREFIXES:
     _batch_route(_prefix, _type)
-
-
-def _publish(
-    staged: Path, sha256: str, got: int, oid: str, size: int, who: hub_lfs.Uploader
-) -> None:
-    """Verify and keep the bytes (once, whoever sent them first) and note who sent them."""
-    with write_session() as session:
-        hub_lfs.publish_object(
-            session, get_store(), staged, sha256=sha256, size=got, oid=oid, expected_size=size
-        )
-        hub_lfs.record_uploads(session, who, [oid])
 
 
 @dataclass(frozen=True)
@@ -287,7 +279,11 @@ async def upload_object(
     staged, sha256, got = await hub_lfs.receive_stream(
         get_store(), request.stream(), max_bytes=size
     )
-    await run_in_threadpool(_publish, staged, sha256, got, oid, size, who)
+    await run_in_threadpool(
+        lambda: hub_lfs.publish_upload(
+            get_store(), staged, sha256=sha256, size=got, oid=oid, expected_size=size, uploader=who
+        )
+    )
     return {"oid": oid}
 
 
@@ -320,7 +316,9 @@ async def complete_upload(
 
     def finish() -> None:
         staged, sha256, got = hub_lfs.concatenate_parts(store, upload_id, count, max_bytes=size)
-        _publish(staged, sha256, got, oid, size, who)
+        hub_lfs.publish_upload(
+            store, staged, sha256=sha256, size=got, oid=oid, expected_size=size, uploader=who
+        )
         hub_lfs.discard_parts(store, upload_id, range(1, count + 1))
 
     await run_in_threadpool(finish)
@@ -329,11 +327,16 @@ async def complete_upload(
 
 @router.get("/lfs/objects/{oid}")
 def download_object(
-    oid: str, request: Request, size: int, exp: str | None = None, sig: str | None = None
+    oid: str,
+    request: Request,
+    size: int,
+    exp: str | None = None,
+    sig: str | None = None,
+    *,
+    session: ReadSession,
 ) -> Response:
     signing.verify("get", oid, size, exp=exp, sig=sig)
-    with read_session() as session:
-        stored = hub_lfs.find_object(session, oid)
+    stored = hub_lfs.find_object(session, oid)
     if stored is None:
         raise NotFoundError(f"LFS object {oid} not found.")
     return stream_object(

@@ -7,39 +7,41 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import Session
 from modelcommons.hub import likes
 from modelcommons.hub.accounts import get_account
 from modelcommons.hub.repos import can_see, get_repo
 from modelcommons.server.api.hf.shapes import iso
-from modelcommons.server.deps import CurrentPrincipal, RepoInUrl
+from modelcommons.server.deps import CurrentPrincipal, ReadSession, RepoInUrl, WriteSession
 
 router = APIRouter()
 
 
-def _set(repo: RepoInUrl, principal: CurrentPrincipal, *, liked: bool) -> dict[str, Any]:
-    with write_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        likes.set_like(session, principal, found, liked=liked)
+def _set(
+    session: Session, repo: RepoInUrl, principal: CurrentPrincipal, *, liked: bool
+) -> dict[str, Any]:
+    found = get_repo(session, principal, repo.type, repo.id)
+    likes.set_like(session, principal, found, liked=liked)
     return {"liked": liked}
 
 
 @router.post("/api/{types}/{namespace}/{name}/like")
-def like(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
-    return _set(repo, principal, liked=True)
+def like(repo: RepoInUrl, principal: CurrentPrincipal, session: WriteSession) -> dict[str, Any]:
+    return _set(session, repo, principal, liked=True)
 
 
 @router.delete("/api/{types}/{namespace}/{name}/like")
-def unlike(repo: RepoInUrl, principal: CurrentPrincipal) -> dict[str, Any]:
-    return _set(repo, principal, liked=False)
+def unlike(repo: RepoInUrl, principal: CurrentPrincipal, session: WriteSession) -> dict[str, Any]:
+    return _set(session, repo, principal, liked=False)
 
 
 @router.get("/api/users/{user}/likes")
-def user_likes(user: str, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    with read_session() as session:
-        account = get_account(session, user, kind="user")
-        return [
-            {"createdAt": iso(liked_at), "repo": {"name": repo.repo_id, "type": repo.type}}
-            for repo, liked_at in likes.liked_repos(session, account.id)
-            if can_see(principal, repo)
-        ]
+def user_likes(
+    user: str, principal: CurrentPrincipal, session: ReadSession
+) -> list[dict[str, Any]]:
+    account = get_account(session, user, kind="user")
+    return [
+        {"createdAt": iso(liked_at), "repo": {"name": repo.repo_id, "type": repo.type}}
+        for repo, liked_at in likes.liked_repos(session, account.id)
+        if can_see(principal, repo)
+    ]

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub import refs as hub_refs
 from modelcommons.hub.repos import get_repo
@@ -17,7 +16,9 @@ from modelcommons.server.deps import (
     CurrentPrincipal,
     JsonBody,
     OptionalJsonBody,
+    ReadSession,
     RepoInUrl,
+    WriteSession,
     decoded,
 )
 
@@ -28,10 +29,13 @@ COMMITS_PER_PAGE = 100
 
 @router.get(REPO + "/refs")
 def list_refs(
-    repo: RepoInUrl, principal: CurrentPrincipal, include_prs: str | None = None
+    repo: RepoInUrl,
+    principal: CurrentPrincipal,
+    include_prs: str | None = None,
+    *,
+    session: ReadSession,
 ) -> dict[str, Any]:
-    with read_session() as session:
-        found = hub_refs.list_refs(session, get_repo(session, principal, repo.type, repo.id))
+    found = hub_refs.list_refs(session, get_repo(session, principal, repo.type, repo.id))
     as_json = {
         kind: [{"name": r.name, "ref": r.ref, "targetCommit": r.target} for r in items]
         for kind, items in found.items()
@@ -56,12 +60,13 @@ def list_commits(
     base: BaseUrl,
     p: int = Query(default=0, ge=0),
     limit: int = Query(default=COMMITS_PER_PAGE, ge=1, le=1000),
+    *,
+    session: ReadSession,
 ) -> list[dict[str, Any]]:
     formatted = "formatted" in request.query_params.getlist("expand[]")
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        head = hub_refs.resolve_revision(session, found, decoded(rev))
-        history = hub_refs.commit_history(session, found, head)
+    found = get_repo(session, principal, repo.type, repo.id)
+    head = hub_refs.resolve_revision(session, found, decoded(rev))
+    history = hub_refs.commit_history(session, found, head)
     page = history[p * limit : (p + 1) * limit]
     if (p + 1) * limit < len(history):
         response.headers["Link"] = next_link(request, base, p=p + 1)
@@ -70,41 +75,46 @@ def list_commits(
 
 @router.post(REPO + "/branch/{branch}")
 def create_branch(
-    repo: RepoInUrl, branch: str, principal: CurrentPrincipal, body: OptionalJsonBody = None
+    repo: RepoInUrl,
+    branch: str,
+    principal: CurrentPrincipal,
+    body: OptionalJsonBody = None,
+    *,
+    session: WriteSession,
 ) -> dict[str, str]:
     starting_point = (body or {}).get("startingPoint")
     if starting_point is not None and not isinstance(starting_point, str):
         raise InvalidInputError("'startingPoint' must be a revision string.")
-    with write_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need="write")
-        hub_refs.create_branch(session, found, decoded(branch), starting_point=starting_point)
+    found = get_repo(session, principal, repo.type, repo.id, need="write")
+    hub_refs.create_branch(session, found, decoded(branch), starting_point=starting_point)
     return {"branch": decoded(branch)}
 
 
 @router.delete(REPO + "/branch/{branch}")
-def delete_branch(repo: RepoInUrl, branch: str, principal: CurrentPrincipal) -> dict[str, str]:
-    with write_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need="write")
-        hub_refs.delete_branch(session, found, decoded(branch))
+def delete_branch(
+    repo: RepoInUrl, branch: str, principal: CurrentPrincipal, session: WriteSession
+) -> dict[str, str]:
+    found = get_repo(session, principal, repo.type, repo.id, need="write")
+    hub_refs.delete_branch(session, found, decoded(branch))
     return {"deleted": decoded(branch)}
 
 
 @router.post(REPO + "/tag/{rev}")
 def create_tag(
-    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, body: JsonBody
+    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, body: JsonBody, session: WriteSession
 ) -> dict[str, str]:
     tag = body.get("tag")
     if not isinstance(tag, str):
         raise InvalidInputError("Missing 'tag' in the request body.")
-    with write_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need="write")
-        hub_refs.create_tag(session, found, tag, revision=decoded(rev))
+    found = get_repo(session, principal, repo.type, repo.id, need="write")
+    hub_refs.create_tag(session, found, tag, revision=decoded(rev))
     return {"tag": tag}
 
 
 @router.delete(REPO + "/tag/{tag}")
-def delete_tag(repo: RepoInUrl, tag: str, principal: CurrentPrincipal) -> dict[str, str]:
-    with write_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need="write")
-        hub_refs.delete_tag(session, found, decoded(tag))
+def delete_tag(
+    repo: RepoInUrl, tag: str, principal: CurrentPrincipal, session: WriteSession
+) -> dict[str, str]:
+    found = get_repo(session, principal, repo.type, repo.id, need="write")
+    hub_refs.delete_tag(session, found, decoded(tag))
     return {"deleted": decoded(tag)}

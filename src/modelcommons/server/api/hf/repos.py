@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import FileEntry, Ref, Repo, RepoTag
+from modelcommons.db.engine import Session
 from modelcommons.errors import ConflictError, InvalidInputError
 from modelcommons.hub import lifecycle, refs
 from modelcommons.hub import repos as hub_repos
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.files import files_at
+from modelcommons.hub.files import files_at, main_files
 from modelcommons.hub.names import validate_repo_type
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
@@ -22,8 +19,10 @@ from modelcommons.server.deps import (
     BaseUrl,
     CurrentPrincipal,
     JsonBody,
+    ReadSession,
     RepoInUrl,
     RepoPath,
+    WriteSession,
     decoded,
 )
 
@@ -74,24 +73,28 @@ def create_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> d
 
 
 @router.delete("/api/repos/delete")
-def delete_repo(principal: CurrentPrincipal, body: JsonBody) -> dict[str, str]:
+def delete_repo(
+    principal: CurrentPrincipal, body: JsonBody, session: WriteSession
+) -> dict[str, str]:
     repo_id = _qualified(principal, _repo_id(body))
-    with write_session() as session:
-        lifecycle.delete_repo(session, principal, validate_repo_type(body.get("type")), repo_id)
+    lifecycle.delete_repo(session, principal, validate_repo_type(body.get("type")), repo_id)
     return {"deleted": repo_id}
 
 
 @router.post("/api/repos/move")
-def move_repo(principal: CurrentPrincipal, base: BaseUrl, body: JsonBody) -> dict[str, str]:
+def move_repo(
+    principal: CurrentPrincipal, base: BaseUrl, body: JsonBody, session: WriteSession
+) -> dict[str, str]:
     from_id, to_id = _repo_id(body, "fromRepo"), _repo_id(body, "toRepo")
-    with write_session() as session:
-        repo_type = validate_repo_type(body.get("type"))
-        repo = lifecycle.move_repo(session, principal, repo_type, from_id, to_id)
-        return {"url": shapes.repo_url(base, repo)}
+    repo_type = validate_repo_type(body.get("type"))
+    repo = lifecycle.move_repo(session, principal, repo_type, from_id, to_id)
+    return {"url": shapes.repo_url(base, repo)}
 
 
 @router.put("/api/{types}/{namespace}/{name}/settings")
-def update_settings(repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody) -> dict[str, Any]:
+def update_settings(
+    repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody, session: WriteSession
+) -> dict[str, Any]:
     visibility = body.get("visibility")
     private = body.get("private")
     if visibility is not None:
@@ -103,46 +106,10 @@ def update_settings(repo: RepoInUrl, principal: CurrentPrincipal, body: JsonBody
     gated = body.get("gated")
     if gated not in (None, False, "auto", "manual"):  # the Hub's values (we support false)
         raise InvalidInputError("'gated' must be false, 'auto' or 'manual'.")
-    with write_session() as session:
-        updated = lifecycle.update_settings(
-            session, principal, repo.type, repo.id, private=private, gated=gated
-        )
-        return {"private": updated.private, "gated": False}
-
-
-def _tags_by_repo(session: Session, repos: list[Repo]) -> dict[int, list[str]]:
-    tags: dict[int, list[str]] = {r.id: [] for r in repos}
-    rows = session.execute(
-        select(RepoTag.repo_id, RepoTag.tag).where(RepoTag.repo_id.in_(list(tags)))
+    updated = lifecycle.update_settings(
+        session, principal, repo.type, repo.id, private=private, gated=gated
     )
-    for repo_id, tag in rows:
-        tags[repo_id].append(tag)
-    return tags
-
-
-def _main_files(
-    session: Session, repos: list[Repo]
-) -> tuple[list[Repo], dict[int, tuple[str, list[FileEntry]]]]:
-    """The repos whose files fit in one page (the first always does), and their files."""
-    heads = dict(
-        session.execute(
-            select(Ref.repo_id, Ref.target).where(
-                Ref.repo_id.in_([r.id for r in repos]), Ref.name == "refs/heads/main"
-            )
-        ).all()
-    )
-    files: dict[int, tuple[str, list[FileEntry]]] = {}
-    listed = 0
-    for count, repo in enumerate(repos):
-        if listed >= MAX_SIBLINGS_PER_PAGE:
-            return repos[:count], files
-        if repo.id in heads:
-            files[repo.id] = (
-                heads[repo.id],
-                list(files_at(session, repo, heads[repo.id]).values()),
-            )
-            listed += len(files[repo.id][1])
-    return repos, files
+    return {"private": updated.private, "gated": False}
 
 
 @router.get("/api/{types}")
@@ -160,52 +127,63 @@ def list_repos(
     offset: int = Query(default=0, ge=0),
     full: str | None = None,
     cardData: str | None = None,
+    *,
+    session: ReadSession,
 ) -> list[dict[str, Any]]:
     repo_type = repo_type_of(types)
     page = min(limit or MAX_PAGE, MAX_PAGE)
     query = hub_repos.RepoQuery(
         search=search, author=author, filters=tuple(filter), sort=sort, limit=page, offset=offset
     )
-    with read_session() as session:
-        repos, more = hub_repos.list_repos(session, principal, repo_type, query)
-        found = len(repos)
-        repos, heads = _main_files(session, repos) if is_true(full) else (repos, {})
-        cut = len(repos) < found  # the page's siblings ran out: the rest on the next page
-        tags = _tags_by_repo(session, repos)
-        items = []
-        for repo in repos:
-            item = shapes.repo_summary(repo, tags[repo.id])
-            if is_true(full) or is_true(cardData):
-                item["cardData"] = repo.card_data or {}
-            if repo.id in heads:
-                sha, files = heads[repo.id]
-                item["sha"] = sha
-                item["siblings"] = [shapes.sibling(f, blobs=False) for f in files]
-            items.append(item)
+    repos, more = hub_repos.list_repos(session, principal, repo_type, query)
+    found = len(repos)
+    repos, heads = (
+        main_files(session, repos, max_files=MAX_SIBLINGS_PER_PAGE)
+        if is_true(full)
+        else (repos, {})
+    )
+    cut = len(repos) < found  # the page's siblings ran out: the rest on the next page
+    tags = hub_repos.tags_by_repo(session, repos)
+    items = []
+    for repo in repos:
+        item = shapes.repo_summary(repo, tags[repo.id])
+        if is_true(full) or is_true(cardData):
+            item["cardData"] = repo.card_data or {}
+        if repo.id in heads:
+            sha, files = heads[repo.id]
+            item["sha"] = sha
+            item["siblings"] = [shapes.sibling(f, blobs=False) for f in files]
+        items.append(item)
     if cut or (more and (limit is None or limit > page)):
         response.headers["Link"] = next_link(request, base, offset=offset + len(repos))
     return items
 
 
-def _repo_info(repo: RepoPath, rev: str, principal: Principal, blobs: bool) -> dict[str, Any]:
-    with read_session() as session:
-        found = hub_repos.get_repo(session, principal, repo.type, repo.id)
-        sha = refs.resolve_revision(session, found, rev)
-        files = sorted(files_at(session, found, sha).values(), key=lambda f: f.path)
-        return shapes.repo_info(
-            found, hub_repos.repo_tags(session, found), sha=sha, files=files, blobs=blobs
-        )
+def _repo_info(
+    session: Session, repo: RepoPath, rev: str, principal: Principal, blobs: bool
+) -> dict[str, Any]:
+    found = hub_repos.get_repo(session, principal, repo.type, repo.id)
+    sha = refs.resolve_revision(session, found, rev)
+    files = sorted(files_at(session, found, sha).values(), key=lambda f: f.path)
+    return shapes.repo_info(
+        found, hub_repos.repo_tags(session, found), sha=sha, files=files, blobs=blobs
+    )
 
 
 @router.get("/api/{types}/{namespace}/{name}")
 def repo_info(
-    repo: RepoInUrl, principal: CurrentPrincipal, blobs: str | None = None
+    repo: RepoInUrl, principal: CurrentPrincipal, blobs: str | None = None, *, session: ReadSession
 ) -> dict[str, Any]:
-    return _repo_info(repo, refs.DEFAULT_BRANCH, principal, is_true(blobs))
+    return _repo_info(session, repo, refs.DEFAULT_BRANCH, principal, is_true(blobs))
 
 
 @router.get("/api/{types}/{namespace}/{name}/revision/{rev}")
 def revision_info(
-    repo: RepoInUrl, rev: str, principal: CurrentPrincipal, blobs: str | None = None
+    repo: RepoInUrl,
+    rev: str,
+    principal: CurrentPrincipal,
+    blobs: str | None = None,
+    *,
+    session: ReadSession,
 ) -> dict[str, Any]:
-    return _repo_info(repo, decoded(rev), principal, is_true(blobs))
+    return _repo_info(session, repo, decoded(rev), principal, is_true(blobs))

@@ -7,18 +7,14 @@ the sha256 for LFS files (with X-Linked-Etag / X-Linked-Size); Range gets 206.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import update
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import FileEntry, Repo, StoredObject
 from modelcommons.errors import PermissionDeniedError
-from modelcommons.hub import files, objects, refs, scans
-from modelcommons.hub.accounts import Principal
-from modelcommons.hub.lfs import find_object
+from modelcommons.hub import files, objects, scans
+from modelcommons.hub.files import ResolvedFile
 from modelcommons.hub.names import RepoType
-from modelcommons.hub.repos import get_repo
+from modelcommons.hub.repos import count_download
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, decoded
 from modelcommons.server.errors import header_value
 from modelcommons.server.transfer import bytes_response, redirect_or_stream
@@ -29,25 +25,13 @@ router = APIRouter()
 COUNTED_FILE = {"model": "config.json", "dataset": "README.md"}
 
 
-def _lookup(
-    principal: Principal, repo_type: RepoType, repo_id: str, rev: str, path: str
-) -> tuple[Repo, str, FileEntry, StoredObject | None]:
-    with read_session() as session:
-        repo = get_repo(session, principal, repo_type, repo_id)
-        sha = refs.resolve_revision(session, repo, rev)
-        entry = files.get_file(session, repo, sha, path)
-        stored = find_object(session, entry.lfs_sha256) if entry.lfs_sha256 else None
-        return repo, sha, entry, stored
-
-
-def _count_download(repo: Repo, entry: FileEntry, request: Request) -> None:
-    if request.method != "GET" or entry.path != COUNTED_FILE.get(repo.type):
-        return
-    if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
-        with write_session() as session:
-            session.execute(
-                update(Repo).where(Repo.id == repo.id).values(downloads=Repo.downloads + 1)
-            )
+def _counts_as_download(found: ResolvedFile, request: Request) -> bool:
+    """A GET of the repo's counted file from its start (a resumed download is not another)."""
+    return (
+        request.method == "GET"
+        and found.entry.path == COUNTED_FILE.get(found.repo.type)
+        and request.headers.get("range", "bytes=0-").startswith("bytes=0-")
+    )
 
 
 async def _resolve(
@@ -60,9 +44,10 @@ async def _resolve(
     rev: str,
     path: str,
 ) -> Response:
-    repo, sha, entry, stored = await run_in_threadpool(
-        _lookup, principal, repo_type, f"{namespace}/{name}", decoded(rev), decoded(path)
+    found = await run_in_threadpool(
+        files.resolve_file, principal, repo_type, f"{namespace}/{name}", decoded(rev), decoded(path)
     )
+    repo, sha, entry, stored = found.repo, found.sha, found.entry, found.stored
     headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes"}
     if scans.needs_scan(entry.path):
         verdict = await run_in_threadpool(scans.verdict_for, entry.lfs_sha256 or entry.oid)
@@ -75,7 +60,8 @@ async def _resolve(
             headers["X-HF-Warning"] = header_value(
                 f"pickle-scan; {entry.path} pickle scan: {verdict or 'pending'}"
             )
-    await run_in_threadpool(_count_download, repo, entry, request)
+    if _counts_as_download(found, request):
+        await run_in_threadpool(count_download, repo)
     if entry.lfs_sha256:
         assert stored is not None, "an LFS file's object is checked at commit time"
         headers.update(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from modelcommons.db.models import Commit, FileEntry, Repo
+from modelcommons.db.engine import Session
 from modelcommons.hub import scans
+from modelcommons.hub.files import FileEntry
+from modelcommons.hub.refs import Commit
+from modelcommons.hub.repos import Repo
 
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 

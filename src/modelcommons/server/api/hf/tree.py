@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request, Response
 
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Commit, FileEntry, Repo
+from modelcommons.db.engine import Session
 from modelcommons.errors import InvalidInputError
-from modelcommons.hub import files, refs
+from modelcommons.hub import files, history, refs
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.repos import get_repo
+from modelcommons.hub.files import FileEntry
+from modelcommons.hub.repos import Repo, get_repo
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link
 from modelcommons.server.bodies import json_object
-from modelcommons.server.deps import BaseUrl, CurrentPrincipal, RepoInUrl, RepoPath, decoded
+from modelcommons.server.deps import (
+    BaseUrl,
+    CurrentPrincipal,
+    ReadSession,
+    RepoInUrl,
+    RepoPath,
+    decoded,
+)
 
 router = APIRouter()
 REPO = "/api/{types}/{namespace}/{name}"
@@ -28,15 +33,13 @@ PAGE, EXPANDED_PAGE = 1000, 100
 def _entries_json(
     session: Session, repo: Repo, entries: list[FileEntry], *, expand: bool
 ) -> list[dict[str, Any]]:
-    commits: dict[str, Commit] = {}
-    if expand:
-        shas = {e.last_commit_sha for e in entries if e.last_commit_sha}
-        stmt = select(Commit).where(Commit.repo_id == repo.id, Commit.sha.in_(shas))
-        commits = {c.sha: c for c in session.scalars(stmt)}
+    shas = {e.last_commit_sha for e in entries if e.last_commit_sha} if expand else set()
+    commits = history.commits_by_sha(session, repo, shas)  # none asked for: no query
     return [shapes.tree_entry(session, e, expand=expand, commits=commits) for e in entries]
 
 
 def _tree(
+    session: Session,
     repo: RepoPath,
     rev: str,
     path: str,
@@ -49,13 +52,12 @@ def _tree(
     recursive = is_true(request.query_params.get("recursive"))
     cursor = request.query_params.get("cursor")
     page = EXPANDED_PAGE if expand else PAGE
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id)
-        sha = refs.resolve_revision(session, found, decoded(rev))
-        entries = files.list_tree(
-            session, found, sha, path=decoded(path), recursive=recursive, after=cursor, limit=page
-        )
-        body = _entries_json(session, found, entries, expand=expand)
+    found = get_repo(session, principal, repo.type, repo.id)
+    sha = refs.resolve_revision(session, found, decoded(rev))
+    entries = files.list_tree(
+        session, found, sha, path=decoded(path), recursive=recursive, after=cursor, limit=page
+    )
+    body = _entries_json(session, found, entries, expand=expand)
     if len(entries) == page:
         response.headers["Link"] = next_link(request, base, cursor=entries[-1].path)
     return body
@@ -69,8 +71,9 @@ def tree_root(
     response: Response,
     principal: CurrentPrincipal,
     base: BaseUrl,
+    session: ReadSession,
 ) -> list[dict[str, Any]]:
-    return _tree(repo, rev, "", request, response, principal, base)
+    return _tree(session, repo, rev, "", request, response, principal, base)
 
 
 @router.get(REPO + "/tree/{rev}/{path:path}")
@@ -82,8 +85,9 @@ def tree_path(
     response: Response,
     principal: CurrentPrincipal,
     base: BaseUrl,
+    session: ReadSession,
 ) -> list[dict[str, Any]]:
-    return _tree(repo, rev, path, request, response, principal, base)
+    return _tree(session, repo, rev, path, request, response, principal, base)
 
 
 # The body is read by hand (JSON, or a form as older clients send it); declared for the schema.
@@ -104,25 +108,33 @@ _PATHS_INFO_BODY = {
 }
 
 
-@router.post(REPO + "/paths-info/{rev}", openapi_extra=_PATHS_INFO_BODY)
-async def paths_info(
-    repo: RepoInUrl, rev: str, request: Request, principal: CurrentPrincipal
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class PathsQuery:
+    paths: list[str]
+    expand: bool
+
+
+async def _paths_query(request: Request) -> PathsQuery:
+    """The paths asked for, as JSON or as a form (older clients send one)."""
     if request.headers.get("content-type", "").startswith("application/json"):
         payload = await json_object(request)
         paths, expand = payload.get("paths", []), bool(payload.get("expand"))
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise InvalidInputError("'paths' must be a list of strings.")
-    else:
-        form = await request.form()
-        paths = [str(p) for p in form.getlist("paths")]
-        expand = is_true(str(form.get("expand", "")))
+        return PathsQuery(paths, expand)
+    form = await request.form()
+    return PathsQuery([str(p) for p in form.getlist("paths")], is_true(str(form.get("expand", ""))))
 
-    def lookup() -> list[dict[str, Any]]:
-        with read_session() as session:
-            found = get_repo(session, principal, repo.type, repo.id)
-            sha = refs.resolve_revision(session, found, decoded(rev))
-            entries = files.paths_info(session, found, sha, paths)
-            return _entries_json(session, found, entries, expand=expand)
 
-    return await run_in_threadpool(lookup)
+@router.post(REPO + "/paths-info/{rev}", openapi_extra=_PATHS_INFO_BODY)
+def paths_info(
+    repo: RepoInUrl,
+    rev: str,
+    principal: CurrentPrincipal,
+    query: Annotated[PathsQuery, Depends(_paths_query)],
+    session: ReadSession,
+) -> list[dict[str, Any]]:
+    found = get_repo(session, principal, repo.type, repo.id)
+    sha = refs.resolve_revision(session, found, decoded(rev))
+    entries = files.paths_info(session, found, sha, query.paths)
+    return _entries_json(session, found, entries, expand=query.expand)

@@ -11,21 +11,17 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session
-from modelcommons.db.models import Repo
 from modelcommons.errors import InvalidInputError, NotSupportedError, PayloadTooLargeError
-from modelcommons.hub import cards, commits, lfs, refs
-from modelcommons.hub.accounts import Principal
-from modelcommons.hub.files import files_at
+from modelcommons.hub import cards, commits, lfs
+from modelcommons.hub.files import branch_files
 from modelcommons.hub.names import validate_path
-from modelcommons.hub.repos import get_repo
-from modelcommons.hub.upload_modes import lfs_patterns, upload_mode
+from modelcommons.hub.repos import authorized_repo
+from modelcommons.hub.upload_modes import upload_mode
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true
 from modelcommons.server.bodies import check_json
 from modelcommons.server.deps import BaseUrl, CurrentPrincipal, JsonBody, RepoInUrl, decoded
 from modelcommons.server.transfer import read_body
-from modelcommons.storage import get_git
 
 router = APIRouter()
 REPO = "/api/{types}/{namespace}/{name}"
@@ -67,23 +63,14 @@ def preupload(
             raise PayloadTooLargeError(
                 f"{path} has {size} bytes; this hub accepts at most {limit}."
             )
-    with read_session() as session:
-        found = get_repo(session, principal, repo.type, repo.id, need="write")
-        sha = refs.branch_head(session, found, decoded(rev))
-        current = files_at(session, found, sha)
-    attributes = current.get(".gitattributes")
-    patterns = (
-        lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace"))
-        if (attributes and not attributes.lfs_sha256)
-        else []
-    )
+    branch = branch_files(principal, repo.type, repo.id, decoded(rev))
     answer = []
     for path, size, sample in wanted:
-        mode = upload_mode(path, size=size, sample=sample, patterns=patterns)
-        existing = current.get(path)
+        mode = upload_mode(path, size=size, sample=sample, patterns=branch.lfs_patterns)
+        existing = branch.files.get(path)
         oid = (existing.lfs_sha256 or existing.oid) if existing else None
         answer.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
-    return {"files": answer, "commitOid": sha}
+    return {"files": answer, "commitOid": branch.sha}
 
 
 def _parse_operation(key: Any, value: Any, line: int, limit: int) -> commits.Operation:
@@ -144,16 +131,6 @@ def parse_commit_payload(
     return header, operations
 
 
-def _require_usable_objects(
-    principal: Principal, repo: Repo, operations: list[commits.Operation]
-) -> None:
-    """A client names LFS objects by sha256 alone; only the ones it may use get through."""
-    wanted = {op.path: op.sha256 for op in operations if isinstance(op, commits.AddLfsFile)}
-    if wanted:
-        with read_session() as session:
-            lfs.require_usable(session, principal, repo.id, wanted)
-
-
 # The body is read by hand: NDJSON, one of these objects a line (the header, then the
 # operations), as huggingface_hub sends it; declared as the list of lines for the schema.
 _COMMIT_LINE_VALUE = {
@@ -193,11 +170,10 @@ async def commit(
     if is_true(request.query_params.get("create_pr")):
         raise NotSupportedError("Pull requests are not supported yet; commit to a branch.")
 
-    def authorize() -> Repo:
-        with read_session() as session:
-            return get_repo(session, principal, repo.type, repo.id, need="write")
-
-    target = await run_in_threadpool(authorize)
+    # Before the body: a client that may not write is refused before it sends the payload.
+    target = await run_in_threadpool(
+        lambda: authorized_repo(principal, repo.type, repo.id, need="write")
+    )
     limit = get_settings().max_upload_bytes
     payload = await read_body(
         request, min(limit * 4 // 3 + 2**20, MAX_COMMIT_PAYLOAD), what="commit payload"
@@ -211,7 +187,9 @@ async def commit(
         raise InvalidInputError("The commit's parentCommit must be a commit id.")
     assert principal.user is not None
     author = principal.user.name
-    await run_in_threadpool(_require_usable_objects, principal, target, operations)
+    # A client names LFS objects by sha256 alone; only the ones it may use get through.
+    wanted = {op.path: op.sha256 for op in operations if isinstance(op, commits.AddLfsFile)}
+    await run_in_threadpool(lfs.require_usable, principal, target.id, wanted)
     result = await run_in_threadpool(
         lambda: commits.create_commit(
             target.id,
