@@ -85,6 +85,8 @@ def test_model_info_fields_from_the_card(api, repo_id):
     assert {s.rfilename for s in info.siblings} == {".gitattributes", "README.md"}
 
 
+# huggingface_hub relays the hub's card warnings as a UserWarning: here they are the point.
+@pytest.mark.filterwarnings("ignore:Warnings while validating metadata in README.md:UserWarning")
 def test_bad_front_matter_is_reported_not_fatal(api, repo_id, hub, alice):
     api.upload_file(
         path_or_fileobj=b"---\nlicense: [unclosed\n---\n# hi\n",

@@ -35,6 +35,18 @@ PER_NAME, PER_ADDRESS, SIGNUPS = 5, 20, 3
 ADDRESSES = (f"127.0.{n // 250 + 10}.{n % 250 + 2}" for n in itertools.count())
 
 
+# Each Browser's connections close when its test ends; left to the garbage collector, their
+# sockets raise a ResourceWarning (an error under filterwarnings) in whichever test runs then.
+_clients: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_browsers() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
 class Browser:
     """An HTTP client from one loopback address that keeps cookies and fills in the CSRF field
     as a page would."""
@@ -44,6 +56,7 @@ class Browser:
         self.client = httpx.Client(
             base_url=hub, headers=HTML, follow_redirects=False, transport=transport, timeout=60
         )
+        _clients.append(self.client)
 
     def csrf(self, page: str = "/login") -> str:
         match = re.search(r'name="csrf" value="([^"]+)"', self.client.get(page).text)

@@ -6,6 +6,7 @@ import html
 import re
 import socket
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,11 +19,24 @@ PASSWORD = "a long password"
 HTML = {"Accept": "text/html"}
 
 
+# Each Browser's connections close when its test ends; left to the garbage collector, their
+# sockets raise a ResourceWarning (an error under filterwarnings) in whichever test runs then.
+_clients: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_browsers() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
 class Browser:
     """An HTTP client that keeps cookies and fills in the CSRF field as a page would."""
 
     def __init__(self, hub: str) -> None:
         self.client = httpx.Client(base_url=hub, headers=HTML, follow_redirects=False)
+        _clients.append(self.client)
 
     def csrf(self, page: str = "/login") -> str:
         html = self.client.get(page).text
