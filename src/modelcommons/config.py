@@ -48,6 +48,7 @@ class Settings:
     trusted_proxies: str  # addresses whose X-Forwarded-For/-Proto are believed ("" = none)
     license_policy: LicensePolicy
     job_lease_seconds: int  # a job whose worker is silent this long is retried elsewhere
+    job_sweep_seconds: float  # how often workers enqueue queued jobs that nobody enqueued
     job_timeout_seconds: int  # a tune or evaluation running longer is stopped and failed
     max_active_jobs_per_user: int  # a user's queued and running jobs, at most
     worker_stop_seconds: float  # a stopping worker's jobs have this long, then are killed
@@ -120,6 +121,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=env.get("COMMONS_TRUSTED_PROXIES", "127.0.0.1"),
         license_policy=_choice(env, "COMMONS_LICENSE_POLICY", get_args(LicensePolicy), "warn"),
         job_lease_seconds=_whole_number(env, "COMMONS_JOB_LEASE_SECONDS", 300, "seconds"),
+        job_sweep_seconds=_number(env, "COMMONS_JOB_SWEEP_SECONDS", 10, "seconds"),
         job_timeout_seconds=_whole_number(env, "COMMONS_JOB_TIMEOUT_SECONDS", 3600, "seconds"),
         max_active_jobs_per_user=_whole_number(env, "COMMONS_MAX_ACTIVE_JOBS_PER_USER", 4),
         worker_stop_seconds=_number(env, "COMMONS_WORKER_STOP_SECONDS", 10.0, "seconds"),

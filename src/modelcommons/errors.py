@@ -16,6 +16,7 @@ CommonsError
  ├── RangeNotSatisfiableError     416 (a byte range that starts past the end of the object)
  ├── NotSupportedError            501
  ├── JobTimeoutError              (a job ran past COMMONS_JOB_TIMEOUT_SECONDS; never HTTP)
+ ├── JobCancelledError            (a running job was asked to stop; never HTTP)
  └── ConfigurationError           (settings that cannot work; raised at start-up)
 """
 
@@ -89,7 +90,6 @@ class StaleParentError(CommonsError):
     status = 412
 
 
-class NotSupportedError(CommonsError, NotImplementedError):
 class RangeNotSatisfiableError(CommonsError):
     """A byte range no part of which lies within the object (it starts at or past the end);
     the answer names the size, as `Content-Range: bytes */<size>`."""
@@ -101,6 +101,7 @@ class RangeNotSatisfiableError(CommonsError):
         self.size = size
 
 
+class NotSupportedError(CommonsError, NotImplementedError):
     status = 501
 
 
@@ -110,6 +111,11 @@ class TooManyRequestsError(CommonsError):
 
 class JobTimeoutError(CommonsError):
     """A job ran past COMMONS_JOB_TIMEOUT_SECONDS, so its process was killed."""
+
+
+class JobCancelledError(CommonsError):
+    """Raised inside a running job's handler when its owner (or an admin) asked it to stop:
+    the worker records the job as cancelled."""
 
 
 class ConfigurationError(CommonsError):

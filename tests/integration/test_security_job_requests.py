@@ -15,8 +15,8 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from modelcommons.hub import jobs
 from modelcommons.hub.job_tokens import job_token
+from modelcommons.jobs import runner
 from tests.cluster import free_port, serve
 from tests.integration.conftest import User, make_user
 from tests.integration.test_web_forms import Browser
@@ -191,7 +191,7 @@ def test_parallel_requests_cannot_pass_the_limit_together(idle_hub: str):
 
 def _running_token(job_id: int) -> str:
     """Claim the queued job as the hub's worker does, and derive the token it would use."""
-    job = jobs.claim(job_id)
+    job = runner.claim(job_id)
     assert job is not None, f"job {job_id} was not queued"
     return job_token(job)
 

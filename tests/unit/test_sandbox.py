@@ -18,10 +18,13 @@ import pytest
 from modelcommons.config import get_settings
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
-from modelcommons.db.models import Job
+from modelcommons.db.models import utcnow
 from modelcommons.errors import InvalidInputError, JobTimeoutError
 from modelcommons.hub import jobs
-from modelcommons.jobs import confine
+from modelcommons.hub.jobs import Job, JobKind, JobStatus
+from modelcommons.jobs import confine, runner
+from modelcommons.jobs.context import JobContext
+from modelcommons.jobs.handlers import HANDLERS
 from modelcommons.jobs.sandbox import run_in_child
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,8 +74,7 @@ def sleep_with_a_grandchild(args: dict[str, Any], *, token: str | None, report: 
     time.sleep(300)
 
 
-@jobs.handler("sandbox-test-sleep")
-def _sleepy(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+def _sleepy(job: Job, context: JobContext) -> dict[str, Any]:
     return run_in_child(
         f"{HERE}:sleep_with_a_grandchild",
         {},
@@ -92,10 +94,19 @@ def importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
 
 
-def _job(kind: str, args: dict[str, Any], status: str = "queued") -> int:
+@pytest.fixture
+def sleepy_tunes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tune jobs run _sleepy here: a child that sleeps with a grandchild, until stopped."""
+    monkeypatch.setitem(HANDLERS, "tune", _sleepy)
+
+
+def _job(kind: JobKind, args: dict[str, Any], status: JobStatus = "queued") -> int:
     with write_session() as session:
         job = jobs.create_job(session, kind, args)
         job.status = status
+        # Handed to this test's own runner: no worker's sweep (a hub running in the same
+        # session, on the same database) hands it to another.
+        job.dispatched_at = utcnow()
         return job.id
 
 
@@ -106,7 +117,7 @@ def _log(job_id: int) -> tuple[str, str]:
 
 
 def test_the_child_holds_no_secrets_and_a_folder_of_its_own(monkeypatch):
-    job_id = _job("sandbox-test", {}, status="running")  # the parent's settings are read
+    job_id = _job("tune", {}, status="running")  # the parent's settings are read
     secrets = {
         "COMMONS_SECRET_KEY": "the-hub-secret",
         "COMMONS_STORAGE_URL": "s3://bucket?aws_secret_access_key=store-secret",
@@ -117,7 +128,7 @@ def test_the_child_holds_no_secrets_and_a_folder_of_its_own(monkeypatch):
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
     assert os.environ.get("COMMONS_HOME")  # set for the whole test run
-    context = jobs.JobContext(job_id)
+    context = JobContext(job_id)
     seen = [
         run_in_child(
             f"{HERE}:report_environment", {"n": n}, context=context, token="job1.t", timeout=60
@@ -137,7 +148,7 @@ def test_the_child_holds_no_secrets_and_a_folder_of_its_own(monkeypatch):
 
 
 def test_a_hub_error_in_the_child_keeps_its_type():
-    context = jobs.JobContext(_job("sandbox-test", {}, status="running"))
+    context = JobContext(_job("tune", {}, status="running"))
     with pytest.raises(InvalidInputError, match="will not load: x.y"):
         run_in_child(f"{HERE}:refuse", {}, context=context, token=None, timeout=60)
 
@@ -164,24 +175,24 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def test_a_job_past_its_time_limit_fails_and_its_processes_are_gone():
-    job_id = _job("sandbox-test-sleep", {"timeout": 6})
+def test_a_job_past_its_time_limit_fails_and_its_processes_are_gone(sleepy_tunes):
+    job_id = _job("tune", {"timeout": 6})
     with pytest.raises(JobTimeoutError):
-        jobs.run(job_id)
+        runner.run(job_id)
     status, log = _log(job_id)
     assert status == "failed" and "COMMONS_JOB_TIMEOUT_SECONDS" in log, log
     assert all(_gone(pid) for pid in _pids(job_id))
 
 
-def test_cancel_kills_the_child_and_what_it_started():
-    job_id = _job("sandbox-test-sleep", {"timeout": 120})
-    runner = threading.Thread(target=jobs.run, args=(job_id,))
-    runner.start()
+def test_cancel_kills_the_child_and_what_it_started(sleepy_tunes):
+    job_id = _job("tune", {"timeout": 120})
+    running = threading.Thread(target=runner.run, args=(job_id,))
+    running.start()
     pids = _pids(job_id)
     with write_session() as session:
         jobs.request_cancel(session, jobs.get_job(session, job_id))
-    runner.join(30)
-    assert not runner.is_alive()
+    running.join(30)
+    assert not running.is_alive()
     assert _log(job_id)[0] == "cancelled"
     assert all(_gone(pid) for pid in pids)
 
@@ -195,17 +206,19 @@ def test_a_tune_naming_a_path_on_the_worker_is_refused_in_the_child(tmp_path):
         "data": str(tmp_path),
         "method": "logistic-regression",
     }
-    context = jobs.JobContext(_job("sandbox-test", {}, status="running"))
+    context = JobContext(_job("tune", {}, status="running"))
     work = {"recipe": recipe, "push": None, "endpoint": "http://127.0.0.1:9"}
     with pytest.raises(InvalidInputError, match="repo id on this hub"):
-        run_in_child("modelcommons.ml.job_work:tune", work, context=context, token=None, timeout=60)
+        run_in_child(
+            "modelcommons.jobs.child_work:tune", work, context=context, token=None, timeout=60
+        )
 
 
 @pytest.mark.skipif(confine._abi() == 0, reason="this kernel has no Landlock")
 def test_the_child_cannot_reach_the_workers_files(tmp_path):
     """Code that got to run in a job (say, through a model) reads neither the hub's secret key
     nor the worker's environment nor another job's folder, and writes nowhere but its own."""
-    job_id = _job("sandbox-test", {}, status="running")
+    job_id = _job("tune", {}, status="running")
     other_job = tmp_path / "commons-job-0-other"
     other_job.mkdir()
     (other_job / "downloaded.bin").write_bytes(b"someone's private data")
@@ -218,7 +231,7 @@ def test_the_child_cannot_reach_the_workers_files(tmp_path):
         "write": str(tmp_path / "planted.py"),
     }
     assert all(Path(p).read_bytes() for p in targets["read"])  # the worker itself can
-    context = jobs.JobContext(job_id)
+    context = JobContext(job_id)
     done = run_in_child(
         f"{HERE}:try_the_workers_files", targets, context=context, token=None, timeout=60
     )

@@ -25,7 +25,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from modelcommons.db.vocabulary import AccountKind, EntryKind, ObjectKind, RepoType, Role, Scope
+from modelcommons.db.vocabulary import (
+    AccountKind,
+    EntryKind,
+    JobKind,
+    JobStatus,
+    ObjectKind,
+    RepoType,
+    Role,
+    Scope,
+)
 
 
 def utcnow() -> datetime:
@@ -261,20 +270,25 @@ class Job(Base):
     """Background work; this row, not the queue, is the source of truth."""
 
     __tablename__ = "jobs"
+    # "which jobs are queued (to sweep) or running (to reap)?"
+    __table_args__ = (Index("ix_jobs_status", "status", "dispatched_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[JobKind] = mapped_column(String(32))
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Who queued it (None for the hub's own work, such as scans); jobs act as this user.
     owner_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(10), default="queued")
+    status: Mapped[JobStatus] = mapped_column(String(10), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     log: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When a process last handed it to the queue while queued (None: not since it was queued),
+    # so the workers' sweep hands over only the jobs nobody did.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

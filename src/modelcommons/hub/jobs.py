@@ -1,50 +1,67 @@
-"""Background jobs: the `jobs` table is the source of truth, Huey only carries execution.
+"""Job records: the `jobs` table is the source of truth; how jobs run is jobs/'s business.
 
-A job runs under a lease renewed by heartbeats; the reaper re-queues jobs whose lease ran
-out (their worker died) until they have used their attempts, then fails them, keeping the log.
-A worker that is stopped re-queues the jobs it interrupts at once.
+A job is created queued, claimed by a worker (running, under a lease its heartbeats renew),
+and ends succeeded, failed or cancelled. A running job whose lease ran out (its worker died),
+or whose worker stopped, goes back to the queue until it has used its attempts.
+
+New jobs are announced, once their transaction has committed, to the dispatcher that the
+server and the worker install at start-up (jobs/dispatch.py). Where none is installed (the
+CLI, a test) the job stays queued in the table, and the workers' sweep hands it over.
+`dispatched_at` records the hand-over, so each queued job is enqueued by one process only.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import Account, Job, utcnow
+from modelcommons.db.models import Account, utcnow
+from modelcommons.db.models import Job as Job  # re-exported: edges and jobs/ name it from here
+from modelcommons.db.vocabulary import FinalStatus as FinalStatus
+from modelcommons.db.vocabulary import JobKind as JobKind
+from modelcommons.db.vocabulary import JobStatus as JobStatus
 from modelcommons.errors import NotFoundError, TooManyRequestsError, UnauthorizedError
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.names import MAX_INTEGER
 
+ACTIVE: tuple[JobStatus, ...] = ("queued", "running")
 MAX_ATTEMPTS = 3
-ACTIVE = ("queued", "running")
-# This process's running jobs, and whether its worker is stopping.
-stopping = threading.Event()
-_running_here: set[int] = set()
-_here = threading.Condition()
-Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
-HANDLERS: dict[str, Handler] = {}
+DISPATCH_BATCH = 500  # ids per conditional UPDATE: well under any database's parameter limit
+Dispatcher = Callable[[list[int]], None]
+_dispatcher: Dispatcher | None = None
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
+class Progress(Protocol):
+    """What a running job's handler may report (the worker's JobContext implements it)."""
 
-    return register
+    def step(self, fraction: float, line: str) -> None:
+        """Progress from a long loop, recorded now and then; raises JobCancelledError once
+        the job was asked to stop."""
+
+    def progress(self, fraction: float, line: str | None = None) -> bool:
+        """A milestone, always recorded; False when the job was asked to stop."""
+
+
+def install_dispatcher(dispatcher: Dispatcher | None) -> None:
+    """Where `announce` hands new jobs: the queue, in the server and the worker."""
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def announce(job_ids: Iterable[int]) -> None:
+    """Hand committed jobs to the installed dispatcher; with none, they wait for a sweep."""
+    ids = list(job_ids)
+    if ids and _dispatcher is not None:
+        _dispatcher(ids)
 
 
 def create_job(
-    session: Session, kind: str, args: dict[str, Any], *, owner_id: int | None = None
+    session: Session, kind: JobKind, args: dict[str, Any], *, owner_id: int | None = None
 ) -> Job:
     job = Job(kind=kind, args=args, owner_id=owner_id, status="queued", log="")
     session.add(job)
@@ -52,7 +69,9 @@ def create_job(
     return job
 
 
-def create_owned_job(session: Session, kind: str, args: dict[str, Any], *, owner_id: int) -> Job:
+def create_owned_job(
+    session: Session, kind: JobKind, args: dict[str, Any], *, owner_id: int
+) -> Job:
     """A job a user asked for, unless they already have COMMONS_MAX_ACTIVE_JOBS_PER_USER
     queued or running; asked for again while active (a re-run script), the same job. The
     owner's row is locked first (SQLite's write transaction already holds the database), so
@@ -108,167 +127,123 @@ def get_job(session: Session, job_id: int) -> Job:
     return job
 
 
-def dispatch(job_ids: Iterable[int]) -> None:
-    """Hand committed jobs to the queue (import kept lazy: the server rarely needs Huey)."""
-    ids = list(job_ids)
-    if not ids:
-        return
-    from modelcommons.jobs.tasks import run_job
-
-    for job_id in ids:
-        run_job(job_id)
-
-
-class JobCancelled(Exception):
-    """Raised inside a handler when its job was asked to stop."""
-
-
-class JobContext:
-    """What a running handler may do: report progress, log, and learn of cancellation."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self._last_write = 0.0
-
-    def step(self, fraction: float, line: str) -> None:
-        """Progress from a long loop: written at most twice a second; raises JobCancelled."""
-        now = time.monotonic()
-        if now - self._last_write < 0.5 and fraction < 1.0:
-            return
-        self._last_write = now
-        if not self.progress(fraction, line):
-            raise JobCancelled(f"job {self.job_id} was cancelled")
-
-    def progress(self, fraction: float, line: str | None = None) -> bool:
-        """Record progress and renew the lease. Returns False when cancel was requested."""
-        with write_session() as session:
-            job = get_job(session, self.job_id)
-            job.progress = max(0.0, min(1.0, fraction))
-            job.heartbeat_at = utcnow()
-            job.lease_until = utcnow() + lease()
-            if line:
-                job.log += line.rstrip("\n") + "\n"
-            return not job.cancel_requested
+def claim(session: Session, job_id: int, *, worker: str) -> Job | None:
+    """Mark a queued job running under a fresh lease, for `worker`; None when it is not
+    queued (a second delivery of the same job, or one cancelled meanwhile). The job comes
+    detached from the session, for the handler to read."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != "queued":
+        return None
+    job.status = "running"
+    job.attempts += 1
+    job.log += f"attempt {job.attempts}: worker {worker}\n"
+    job.heartbeat_at = utcnow()
+    job.lease_until = utcnow() + lease()
+    session.flush()
+    session.expunge(job)
+    return job
 
 
-def claim(job_id: int) -> Job | None:
-    """Mark a queued job running under a fresh lease, for this worker (the first step of run)."""
-    with write_session() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status not in ("queued",):
-            return None
-        job.status = "running"
-        job.attempts += 1
-        job.log += f"attempt {job.attempts}: worker {socket.gethostname()}:{os.getpid()}\n"
-        job.heartbeat_at = utcnow()
-        job.lease_until = utcnow() + lease()
-        session.flush()
-        session.expunge(job)
-        return job
+def record_progress(session: Session, job_id: int, fraction: float, line: str | None) -> bool:
+    """Record progress and renew the lease. Returns False when cancel was requested."""
+    job = get_job(session, job_id)
+    job.progress = max(0.0, min(1.0, fraction))
+    job.heartbeat_at = utcnow()
+    job.lease_until = utcnow() + lease()
+    if line:
+        job.log += line.rstrip("\n") + "\n"
+    return not job.cancel_requested
 
 
-def _finish(job_id: int, *, status: str, result: dict[str, Any] | None, line: str) -> None:
-    with write_session() as session:
-        job = get_job(session, job_id)
-        job.status = status
-        job.result = result
-        job.lease_until = None
-        job.log += line + "\n"
-        if status == "succeeded":
-            job.progress = 1.0
+def cancel_requested(session: Session, job_id: int) -> bool:
+    return get_job(session, job_id).cancel_requested
 
 
-def run(job_id: int) -> None:
-    """Run one job in this process (called by the worker)."""
-    job = claim(job_id)
-    if job is None:
-        return
-    done = threading.Event()
-    threading.Thread(target=_heartbeat, args=(job_id, done), daemon=True).start()
-    with _here:
-        _running_here.add(job_id)
-    try:
-        _run_handler(job)
-    finally:
-        done.set()
-        with _here:
-            _running_here.discard(job_id)
-            _here.notify_all()
+def renew_lease(session: Session, job_id: int) -> None:
+    """A heartbeat: the running job's worker is alive."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(heartbeat_at=utcnow(), lease_until=utcnow() + lease())
+    )
 
 
-def _run_handler(job: Job) -> None:
-    try:
-        result = HANDLERS[job.kind](job, JobContext(job.id))
-    except JobCancelled:
-        _finish(job.id, status="cancelled", result=None, line="cancelled on request")
-        return
-    except Exception as exc:  # a job's failure is recorded, never lost
-        if stopping.is_set():  # the failure is the stop's: its child was stopped
-            _requeue_stopped(job.id)
-            return
-        _finish(job.id, status="failed", result=None, line=f"failed: {type(exc).__name__}: {exc}")
-        raise
-    _finish(job.id, status="succeeded", result=result, line="done")
+def finish(
+    session: Session,
+    job_id: int,
+    *,
+    status: FinalStatus,
+    result: dict[str, Any] | None,
+    line: str,
+) -> None:
+    job = get_job(session, job_id)
+    job.status = status
+    job.result = result
+    job.lease_until = None
+    job.log += line + "\n"
+    if status == "succeeded":
+        job.progress = 1.0
 
 
-def _requeue_stopped(job_id: int) -> None:
-    """A job its stopping worker interrupted goes back to the queue (its attempts count)."""
-    with write_session() as session:
-        job = get_job(session, job_id)
-        job.lease_until = None
-        if job.cancel_requested:
-            job.status, job.log = "cancelled", job.log + "cancelled on request\n"
-        elif job.attempts >= MAX_ATTEMPTS:
-            job.status = "failed"
-            job.log += "failed: its worker stopped during it too many times\n"
-        else:
-            job.status, job.log = "queued", job.log + "its worker stopped: re-queued\n"
-        requeued = job.status == "queued"
-    if requeued:
-        dispatch([job_id])
+def requeue_stopped(session: Session, job_id: int) -> bool:
+    """A job its stopping worker interrupted goes back to the queue (its attempts count).
+    True when it did, to be announced once committed."""
+    job = get_job(session, job_id)
+    job.lease_until = None
+    if job.cancel_requested:
+        job.status, job.log = "cancelled", job.log + "cancelled on request\n"
+    elif job.attempts >= MAX_ATTEMPTS:
+        job.status = "failed"
+        job.log += "failed: its worker stopped during it too many times\n"
+    else:
+        _requeue(job, "its worker stopped: re-queued")
+    return job.status == "queued"
 
 
-def wait_for_running(seconds: float) -> bool:
-    """Wait (at most `seconds`) until this process runs no job; True if none is left."""
-    with _here:
-        return _here.wait_for(lambda: not _running_here, timeout=seconds)
-
-
-def _heartbeat(job_id: int, done: threading.Event) -> None:
-    """Renew the lease while the handler runs, even through long silent steps (loading a
-    model), so that only a dead worker's jobs expire."""
-    interval = max(0.5, get_settings().job_lease_seconds / 3)
-    while not done.wait(interval):
-        try:
-            with write_session() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.status == "running")
-                    .values(heartbeat_at=utcnow(), lease_until=utcnow() + lease())
-                )
-        except Exception:  # the next beat tries again; the lease has slack for one miss
-            continue
-
-
-def reap_expired() -> list[int]:
+def requeue_expired(session: Session) -> list[int]:
     """Re-queue (or fail) running jobs whose lease expired. Returns the re-queued ids."""
     requeued: list[int] = []
-    with write_session() as session:
-        expired = session.scalars(
-            select(Job).where(Job.status == "running", Job.lease_until < utcnow())
-        )
-        for job in expired:
-            if job.attempts >= MAX_ATTEMPTS:
-                job.status = "failed"
-                job.log += "failed: its worker stopped answering too many times\n"
-            else:
-                job.status = "queued"
-                job.log += "lease expired: re-queued\n"
-                requeued.append(job.id)
-    dispatch(requeued)
+    expired = session.scalars(
+        select(Job).where(Job.status == "running", Job.lease_until < utcnow())
+    )
+    for job in expired:
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+            job.log += "failed: its worker stopped answering too many times\n"
+        else:
+            _requeue(job, "lease expired: re-queued")
+            requeued.append(job.id)
     return requeued
 
 
-def pending_job_ids() -> list[int]:
-    with read_session() as session:
-        return list(session.scalars(select(Job.id).where(Job.status == "queued")))
+def _requeue(job: Job, line: str) -> None:
+    job.status, job.log = "queued", job.log + line + "\n"
+    job.dispatched_at = None  # a new stay in the queue: to be handed over again
+
+
+def undispatched_job_ids(session: Session) -> list[int]:
+    """Queued jobs nobody handed to the queue, or whose hand-over is older than a lease (its
+    message may be lost): what a worker's sweep hands over."""
+    stmt = select(Job.id).where(Job.status == "queued", _not_recently_dispatched()).order_by(Job.id)
+    return list(session.scalars(stmt))
+
+
+def mark_dispatched(session: Session, job_ids: Sequence[int]) -> list[int]:
+    """Of `job_ids`, those this process may enqueue: queued and not handed over within a
+    lease, stamped now by a conditional UPDATE, so that of processes racing for a job (the
+    server that created it, every worker's sweep) exactly one enqueues it."""
+    stamped: list[int] = []
+    for start in range(0, len(job_ids), DISPATCH_BATCH):
+        batch = job_ids[start : start + DISPATCH_BATCH]
+        stmt = (
+            update(Job)
+            .where(Job.id.in_(batch), Job.status == "queued", _not_recently_dispatched())
+            .values(dispatched_at=utcnow())
+            .returning(Job.id)
+        )
+        stamped += session.scalars(stmt)
+    return sorted(stamped)
+
+
+def _not_recently_dispatched() -> ColumnElement[bool]:
+    return or_(Job.dispatched_at.is_(None), Job.dispatched_at < utcnow() - lease())

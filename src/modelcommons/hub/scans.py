@@ -112,8 +112,8 @@ def _scan_bytes(data: io.BufferedIOBase | io.BytesIO, path: str) -> dict[str, An
     return {"status": "safe", "imports": imports, "reason": None}
 
 
-@jobs.handler("scan")
-def run_scan(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+def run_scan(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """The "scan" job's handler (jobs/handlers.py): the verdict on one content's imports."""
     key, path = job.args["content_key"], job.args["path"]
     if job.args["lfs"]:
         with read_session() as session:
@@ -132,7 +132,7 @@ def run_scan(job: Job, context: jobs.JobContext) -> dict[str, Any]:
         scan = session.get(Scan, key) or Scan(content_key=key)
         scan.status, scan.detail, scan.scanned_at = verdict["status"], verdict, utcnow()
         session.merge(scan)
-    context.progress(1.0, f"{path}: {verdict['status']}")
+    progress.progress(1.0, f"{path}: {verdict['status']}")
     return verdict
 
 

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelcommons import errors
-from modelcommons.db.engine import read_session
-from modelcommons.hub import jobs
+from modelcommons.jobs.context import JobContext
 
 CHILD = [sys.executable, "-m", "modelcommons.jobs.child"]
 # What a child may inherit: how to find programs and libraries, language, the hub's URL, and
@@ -101,7 +100,7 @@ def run_in_child(
     target: str,
     args: dict[str, Any],
     *,
-    context: jobs.JobContext,
+    context: JobContext,
     token: str | None,
     timeout: float,
 ) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def run_in_child(
 
 
 def _follow(
-    out: IO[bytes], context: jobs.JobContext, deadline: float, timeout: float
+    out: IO[bytes], context: JobContext, deadline: float, timeout: float
 ) -> dict[str, Any] | None:
     """Relay the child's answers until it ends (its result, or None when it gave none), is
     cancelled or runs out of time."""
@@ -157,9 +156,9 @@ def _follow(
         try:
             raw = answers.get(timeout=min(POLL_SECONDS, remaining))
         except queue.Empty:
-            if _cancel_requested(context.job_id):
+            if context.cancel_requested():
                 # from None: the empty poll is not the cause; the job's owner cancelled it
-                raise jobs.JobCancelled(f"job {context.job_id} was cancelled") from None
+                raise errors.JobCancelledError(f"job {context.job_id} was cancelled") from None
             continue
         if raw is None:
             return result
@@ -189,12 +188,12 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-def _relay(context: jobs.JobContext, answer: dict[str, Any]) -> None:
+def _relay(context: JobContext, answer: dict[str, Any]) -> None:
     fraction, line = float(answer["progress"]), str(answer.get("line") or "")[:1000]
     if not answer.get("log"):
-        context.step(fraction, line)  # raises JobCancelled
+        context.step(fraction, line)  # raises JobCancelledError
     elif not context.progress(fraction, line):
-        raise jobs.JobCancelled(f"job {context.job_id} was cancelled")
+        raise errors.JobCancelledError(f"job {context.job_id} was cancelled")
 
 
 def _raise(error: dict[str, Any]) -> None:
@@ -205,11 +204,6 @@ def _raise(error: dict[str, Any]) -> None:
     if isinstance(kind, type) and issubclass(kind, errors.CommonsError):
         raise kind(message)
     raise ChildFailed(f"{name}: {message}")
-
-
-def _cancel_requested(job_id: int) -> bool:
-    with read_session() as session:
-        return jobs.get_job(session, job_id).cancel_requested
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:

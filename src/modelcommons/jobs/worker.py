@@ -3,6 +3,10 @@
 The embedded worker leads a process group of its own, which `commons serve` stops whole on
 SIGTERM or SIGINT (a terminal's Ctrl-C reaches only the server, which then decides). A
 stopping worker stops its job children first and puts their jobs back in the queue.
+
+Beside the consumer, two threads: the reaper hands jobs whose worker died to a live one, and
+the sweep (every COMMONS_JOB_SWEEP_SECONDS, and once at start-up) hands over queued jobs that
+nobody dispatched, such as those the CLI created: no job waits for want of a dispatcher.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-
-from modelcommons.hub import jobs
 
 log = logging.getLogger("modelcommons.worker")
 
@@ -28,13 +31,21 @@ def run_worker(*, workers: int = 1) -> None:
     if hub_url:
         # Jobs fetch and push through the HF libraries, which read this once, on import.
         os.environ["HF_ENDPOINT"] = hub_url
+    # Imported only now: `commons serve` imports this module to start its worker, and the
+    # handlers (and what they import) belong in the worker's process, not the server's.
+    from modelcommons.jobs import dispatch, runner
     from modelcommons.jobs.queue import huey
-    from modelcommons.jobs.tasks import run_job
 
+    dispatch.install()
     # Jobs queued while no worker ran (or whose message was lost) are handed over again.
-    for job_id in jobs.pending_job_ids():
-        run_job(job_id)
-    threading.Thread(target=_reap_forever, name="commons-reaper", daemon=True).start()
+    runner.sweep_queued()
+    reap_every = max(1.0, min(60.0, get_settings().job_lease_seconds / 3))  # a few per lease
+    sweep_every = max(1.0, get_settings().job_sweep_seconds)
+    for name, every, work in (
+        ("commons-reaper", reap_every, runner.reap_expired),
+        ("commons-sweep", sweep_every, runner.sweep_queued),
+    ):
+        threading.Thread(target=_forever, args=(every, work), name=name, daemon=True).start()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
     consumer.run()  # until SIGTERM (at once) or SIGINT (once running jobs end)
     _stop_running_jobs()
@@ -45,8 +56,9 @@ def _stop_running_jobs() -> None:
     ends their handlers: their jobs go back to the queue, their folders are removed. They
     have COMMONS_WORKER_STOP_SECONDS for it."""
     from modelcommons.config import get_settings
+    from modelcommons.jobs import runner
 
-    jobs.stopping.set()
+    runner.stopping.set()
     for pid in _children():
         try:
             if os.getpgid(pid) == pid:
@@ -55,7 +67,7 @@ def _stop_running_jobs() -> None:
                 os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:  # it ended meanwhile
             continue
-    jobs.wait_for_running(get_settings().worker_stop_seconds)
+    runner.wait_for_running(get_settings().worker_stop_seconds)
 
 
 def _children() -> list[int]:
@@ -72,17 +84,14 @@ def _children() -> list[int]:
     return found
 
 
-def _reap_forever() -> None:
-    """Hand jobs whose worker died to a live one, checking a few times per lease."""
-    from modelcommons.config import get_settings
-
-    interval = max(1.0, min(60.0, get_settings().job_lease_seconds / 3))
+def _forever(interval: float, work: Callable[[], list[int]]) -> None:
+    """`work` every `interval` seconds, for the life of the worker."""
     while True:
         time.sleep(interval)
         try:
-            jobs.reap_expired()
-        except Exception:  # a database hiccup must not stop the reaper
-            log.exception("reaping expired jobs failed")
+            work()
+        except Exception:  # a database hiccup must not stop the reaper or the sweep
+            log.exception("%s failed", work.__name__)
 
 
 def _child() -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from modelcommons.ml import data
 from modelcommons.ml.metrics import classification_metrics
 from modelcommons.ml.predict import predict
+
+# What a verified evaluation may download: never pickles (or code), so nothing it loads can
+# run code; a model without safetensors or skops weights fails to load instead.
+UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.joblib", "*.py"]
 
 
 def evaluate_model(
@@ -46,3 +51,48 @@ def evaluate_model(
             commit_message=f"Record evaluation on {dataset}",
         )
     return metrics
+
+
+def evaluate_pinned(
+    model: str,
+    model_commit: str,
+    dataset: str,
+    dataset_commit: str,
+    *,
+    label_column: str,
+    text_column: str | None,
+    endpoint: str,
+    token: str | None,
+    log: Callable[[float, str], None],
+) -> dict[str, Any]:
+    """A verified evaluation's measure: the model's metrics on the dataset's test split, both
+    fetched from the hub at the pinned commits, without any pickle or code."""
+    from huggingface_hub import snapshot_download
+
+    log(0.05, f"Fetching {model} at {model_commit[:8]}")
+    model_dir = snapshot_download(
+        model,
+        revision=model_commit,
+        ignore_patterns=UNSAFE_PATTERNS,
+        endpoint=endpoint,
+        token=token,
+    )
+    log(0.2, f"Fetching {dataset} at {dataset_commit[:8]}")
+    data_dir = snapshot_download(
+        dataset,
+        repo_type="dataset",
+        revision=dataset_commit,
+        endpoint=endpoint,
+        token=token,
+    )
+    log(0.4, "Predicting on the test split")
+    return evaluate_model(
+        model_dir,
+        data_dir,
+        label_column=label_column,
+        text_column=text_column,
+        seed=0,
+        endpoint=endpoint,
+        token=token,
+        record=False,
+    )

@@ -26,10 +26,12 @@ class RawPathRouting:
 
 
 def create_app() -> FastAPI:
+    from modelcommons.jobs import dispatch
     from modelcommons.server.api import git, jobs, lineage, storage, xet
     from modelcommons.server.api.hf import auth, lfs, likes, refs, repos, resolve, tree, upload
     from modelcommons.web import install_web
 
+    dispatch.install()  # jobs this process creates go to the queue once committed
     app = FastAPI(title="Model Commons", version=__version__, docs_url="/api/docs", redoc_url=None)
     install_error_handlers(app)
     for module in (

@@ -9,45 +9,44 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from modelcommons.db.engine import read_session, write_session
 from modelcommons.errors import CommonsError
-from modelcommons.hub import jobs
+from modelcommons.hub import job_requests, jobs
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.browsing import RepoView
+from modelcommons.hub.job_requests import METHODS, TASKS
 from modelcommons.hub.names import whole_number
-from modelcommons.ml import requests
-from modelcommons.ml.recipe import METHODS, TASKS
-from modelcommons.server.deps import base_url
+from modelcommons.server.deps import ReadSession, WriteSession, base_url
 from modelcommons.web.auth import SignedIn
-from modelcommons.web.forms import read_form, text
+from modelcommons.web.forms import SubmittedForm, read_form, text
 from modelcommons.web.publish import open_main, owners
 from modelcommons.web.rendering import form_page, render
-from modelcommons.web.repo_pages import RepoAddress, RepoView
+from modelcommons.web.repo_pages import RepoAddress
 
 router = APIRouter(include_in_schema=False)  # fixed paths: before the repo pages
 model_router = APIRouter(include_in_schema=False)  # under a model: after the dataset pages
 
 
 @router.get("/jobs", response_class=HTMLResponse)
-def my_jobs(request: Request, principal: SignedIn) -> HTMLResponse:
+def my_jobs(request: Request, principal: SignedIn, session: ReadSession) -> HTMLResponse:
     assert principal.user is not None
-    with read_session() as session:
-        found = jobs.jobs_of(session, principal.user)
+    found = jobs.jobs_of(session, principal.user)
     return render(request, "jobs.html", {"jobs": found})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, principal: SignedIn, job_id: int) -> HTMLResponse:
-    with read_session() as session:
-        job = jobs.visible_job(session, principal, job_id)
+def job_page(
+    request: Request, principal: SignedIn, job_id: int, session: ReadSession
+) -> HTMLResponse:
+    job = jobs.visible_job(session, principal, job_id)
     # While it runs the page reloads itself: progress without any JavaScript.
     return render(request, "job.html", {"job": job, "active": job.status in jobs.ACTIVE})
 
 
 @router.post("/jobs/{job_id}/cancel")
-async def cancel_job(request: Request, principal: SignedIn, job_id: int) -> Response:
-    await read_form(request)
-    with write_session() as session:
-        jobs.request_cancel(session, jobs.visible_job(session, principal, job_id))
+def cancel_job(
+    principal: SignedIn, job_id: int, _form: SubmittedForm, session: WriteSession
+) -> Response:
+    jobs.request_cancel(session, jobs.visible_job(session, principal, job_id))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -109,7 +108,7 @@ async def tune(request: Request, principal: SignedIn, namespace: str, name: str)
         if values["max_rows"]:
             fields["max_rows"] = _whole(values["max_rows"], "max rows")
         job = await run_in_threadpool(
-            requests.request_tune, principal, fields, endpoint=base_url(request)
+            job_requests.request_tune, principal, fields, endpoint=base_url(request)
         )
     except CommonsError as exc:
         return _tune_page(request, principal, view, values, exc)
@@ -141,7 +140,7 @@ async def evaluate(request: Request, principal: SignedIn, namespace: str, name: 
     values = {k: text(form, k) for k in ("dataset", "label_column", "text_column")}
     fields = {"model": view.repo.repo_id, **{k: v for k, v in values.items() if v}}
     try:
-        job = await run_in_threadpool(requests.request_evaluation, principal, fields)
+        job = await run_in_threadpool(job_requests.request_evaluation, principal, fields)
     except CommonsError as exc:
         return _evaluate_page(request, view, values, exc)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -23,15 +23,16 @@ from modelcommons.hub import jobs
 from modelcommons.hub.xet import cas
 from modelcommons.storage import get_store
 
-KIND = "xet-convert"
-
 
 def queue_conversions() -> list[int]:
-    """One job per object still stored as an LFS blob."""
+    """One job per object still stored as an LFS blob. Where no dispatcher is installed (the
+    CLI), they wait in the jobs table for a worker's sweep."""
     with write_session() as session:
         blobs = session.scalars(select(StoredObject.sha256).where(StoredObject.kind == "blob"))
-        job_ids = [jobs.create_job(session, KIND, {"sha256": sha}).id for sha in blobs.all()]
-    jobs.dispatch(job_ids)
+        job_ids = [
+            jobs.create_job(session, "xet-convert", {"sha256": sha}).id for sha in blobs.all()
+        ]
+    jobs.announce(job_ids)
     return job_ids
 
 
@@ -56,8 +57,8 @@ def _ingest_local_cas(workdir: Path) -> None:
         cas.register_shard(shard.read_bytes(), uploader=None)
 
 
-@jobs.handler(KIND)
-def convert(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+def convert(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """The "xet-convert" job's handler (jobs/handlers.py)."""
     sha256 = job.args["sha256"]
     with read_session() as session:
         stored = session.get(StoredObject, sha256)
@@ -74,9 +75,9 @@ def convert(job: Job, context: jobs.JobContext) -> dict[str, Any]:
             source = workdir / "blob"
             with open(source, "wb") as f:
                 f.writelines(store.iter_range(stored.location))
-        context.progress(0.1, f"chunking {stored.size} bytes with hf_xet")
+        progress.progress(0.1, f"chunking {stored.size} bytes with hf_xet")
         file_hash = _chunk_with_hf_xet(source, sha256, workdir / "cas")
-        context.progress(0.6, "verifying and ingesting xorbs and shard")
+        progress.progress(0.6, "verifying and ingesting xorbs and shard")
         _ingest_local_cas(workdir / "cas")
     with write_session() as session:
         xet_file = session.get(XetFile, file_hash)
@@ -91,5 +92,5 @@ def convert(job: Job, context: jobs.JobContext) -> dict[str, Any]:
     store.delete(blob_key)
     seconds = time.perf_counter() - started
     rate = stored.size / seconds / 1e6 if seconds else 0.0
-    context.progress(1.0, f"converted {stored.size} bytes in {seconds:.1f} s ({rate:.0f} MB/s)")
+    progress.progress(1.0, f"converted {stored.size} bytes in {seconds:.1f} s ({rate:.0f} MB/s)")
     return {"xet_hash": file_hash, "seconds": round(seconds, 2), "mb_per_s": round(rate, 1)}

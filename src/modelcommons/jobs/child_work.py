@@ -1,6 +1,7 @@
 """The ML work of tune and evaluate jobs, as it runs in the job's child process
-(jobs/sandbox.py): everything through the hub's HTTP API with the job's token, files only in
-the child's own working folder, and no database."""
+(jobs/sandbox.py, the target it names): everything through the hub's HTTP API with the job's
+token, files only in the child's own working folder, and no database. The work itself is ml/'s,
+which speaks only the HF protocol."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from modelcommons.errors import InvalidInputError
 if TYPE_CHECKING:
     from modelcommons.jobs.child import Report
 
-# What a verified evaluation may download: never pickles (or code), so nothing it loads can
-# run code; a model without safetensors or skops weights fails to load instead.
-UNSAFE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "*.joblib", "*.py"]
+# The metrics a verified evaluation records (what its board shows).
 VERIFIED_METRICS = ("accuracy", "f1_macro", "roc_auc")
 
 
@@ -46,36 +45,17 @@ def tune(args: dict[str, Any], *, token: str | None, report: Report) -> dict[str
 
 def evaluate(args: dict[str, Any], *, token: str | None, report: Report) -> dict[str, Any]:
     """The model's verified metrics on the dataset's test split, both at the pinned commits."""
-    from huggingface_hub import snapshot_download
+    from modelcommons.ml.evaluate import evaluate_pinned
 
-    from modelcommons.ml.evaluate import evaluate_model
-
-    endpoint = args["endpoint"]
-    report.log(0.05, f"Fetching {args['model']} at {args['model_commit'][:8]}")
-    model_dir = snapshot_download(
+    metrics = evaluate_pinned(
         args["model"],
-        revision=args["model_commit"],
-        ignore_patterns=UNSAFE_PATTERNS,
-        endpoint=endpoint,
-        token=token,
-    )
-    report.log(0.2, f"Fetching {args['dataset']} at {args['dataset_commit'][:8]}")
-    data_dir = snapshot_download(
+        args["model_commit"],
         args["dataset"],
-        repo_type="dataset",
-        revision=args["dataset_commit"],
-        endpoint=endpoint,
-        token=token,
-    )
-    report.log(0.4, "Predicting on the test split")
-    metrics = evaluate_model(
-        model_dir,
-        data_dir,
+        args["dataset_commit"],
         label_column=args["label_column"],
         text_column=args.get("text_column"),
-        seed=0,
-        endpoint=endpoint,
+        endpoint=args["endpoint"],
         token=token,
-        record=False,
+        log=report.log,
     )
     return {"metrics": {k: float(metrics[k]) for k in VERIFIED_METRICS if k in metrics}}

@@ -1,5 +1,5 @@
 """Asking the hub's workers for ML work: a tune or a verified evaluation, on behalf of a user.
-The API and the web pages both queue through here; the handlers are in ml.jobs.
+The API and the web pages both queue through here; the handlers are in jobs/ml_work.py.
 
 A job reads only repos of this hub that its requester may read: never a path on the
 worker's disk (local paths stay a feature of `commons tune`, run by a person). Its token
@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import write_session
-from modelcommons.db.models import Job
 from modelcommons.errors import InvalidInputError, UnauthorizedError
 from modelcommons.hub import jobs, refs
-from modelcommons.hub.accounts import Principal
+from modelcommons.hub.accounts import Principal, Scope
+from modelcommons.hub.jobs import Job, JobKind
 from modelcommons.hub.names import split_repo_id
 from modelcommons.hub.repos import authorize_namespace, get_repo
 from modelcommons.ml.recipe import BUILTIN_BASES, TEXT_BOUNDS, Recipe
+from modelcommons.ml.recipe import METHODS as METHODS  # re-exported: the tune form lists them
+from modelcommons.ml.recipe import TASKS as TASKS
 
-TUNE, EVALUATE = "tune", "evaluate"
 RECIPE_FIELDS = set(Recipe.__dataclass_fields__)
 EVALUATION_FIELDS = {"model", "dataset", "label_column", "text_column", "task"}
 MAX_NAME = TEXT_BOUNDS["label_column"]
@@ -34,12 +35,12 @@ def _user_id(principal: Principal) -> int:
     return principal.user.id
 
 
-def _scope(principal: Principal, need: str) -> str:
+def _scope(principal: Principal, need: Scope) -> Scope:
     """The job token's role: what the job needs, capped by the requester's token."""
     return "write" if need == "write" and principal.token_role == "write" else "read"
 
 
-def _queue(session: Session, principal: Principal, kind: str, args: dict[str, Any]) -> Job:
+def _queue(session: Session, principal: Principal, kind: JobKind, args: dict[str, Any]) -> Job:
     return jobs.create_owned_job(session, kind, args, owner_id=_user_id(principal))
 
 
@@ -94,8 +95,8 @@ def request_tune(principal: Principal, fields: dict[str, Any], *, endpoint: str)
             "endpoint": endpoint,
             "scope": _scope(principal, "write" if push else "read"),
         }
-        job = _queue(session, principal, TUNE, args)
-    jobs.dispatch([job.id])
+        job = _queue(session, principal, "tune", args)
+    jobs.announce([job.id])
     return job
 
 
@@ -129,6 +130,6 @@ def request_evaluation(principal: Principal, fields: dict[str, Any]) -> Job:
             "label_column": names["label_column"] or "label",
             "scope": _scope(principal, "read"),
         }
-        job = _queue(session, principal, EVALUATE, args)
-    jobs.dispatch([job.id])
+        job = _queue(session, principal, "evaluate", args)
+    jobs.announce([job.id])
     return job

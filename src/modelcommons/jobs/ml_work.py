@@ -1,6 +1,6 @@
 """The tune and evaluate jobs, run by the job worker for requests made through the API.
 
-Their ML work runs in a sandboxed child process (jobs/sandbox.py, ml/job_work.py); what
+Their ML work runs in a sandboxed child process (jobs/sandbox.py, jobs/child_work.py); what
 needs the database, recording a verified evaluation, stays here in the worker.
 """
 
@@ -11,13 +11,15 @@ import os
 from typing import Any
 
 from modelcommons.config import get_settings
-from modelcommons.db.models import Job
+from modelcommons.db.engine import write_session
 from modelcommons.errors import ConfigurationError, NotFoundError
-from modelcommons.hub import jobs
+from modelcommons.hub import evaluations
 from modelcommons.hub.job_tokens import job_token
+from modelcommons.hub.jobs import Job
+from modelcommons.hub.repos import find_repo
+from modelcommons.jobs.child_work import VERIFIED_METRICS
+from modelcommons.jobs.context import JobContext
 from modelcommons.jobs.sandbox import run_in_child
-from modelcommons.ml.job_work import VERIFIED_METRICS
-from modelcommons.ml.requests import EVALUATE, TUNE
 
 CLASSIFY_TEXT = "text-classification"
 
@@ -32,9 +34,9 @@ def _hub_url() -> str:
     return endpoint
 
 
-def _in_child(work: str, args: dict[str, Any], job: Job, context: jobs.JobContext) -> Any:
+def _in_child(work: str, args: dict[str, Any], job: Job, context: JobContext) -> Any:
     return run_in_child(
-        f"modelcommons.ml.job_work:{work}",
+        f"modelcommons.jobs.child_work:{work}",
         {**args, "endpoint": _hub_url()},
         context=context,
         token=job_token(job),
@@ -42,8 +44,7 @@ def _in_child(work: str, args: dict[str, Any], job: Job, context: jobs.JobContex
     )
 
 
-@jobs.handler(TUNE)
-def tune_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+def tune_job(job: Job, context: JobContext) -> dict[str, Any]:
     push = job.args.get("push")
     done = _in_child("tune", {"recipe": job.args["recipe"], "push": push}, job, context)
     return {"metrics": done.get("metrics"), "pushed": push, "commit": done.get("commit")}
@@ -58,14 +59,9 @@ def _verified(done: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in kept.items() if math.isfinite(v)}
 
 
-@jobs.handler(EVALUATE)
-def evaluate_job(job: Job, context: jobs.JobContext) -> dict[str, Any]:
+def evaluate_job(job: Job, context: JobContext) -> dict[str, Any]:
     """A verified evaluation: the hub measures the model on the dataset's test split at the
     commits recorded when it was queued, and stores the result as verified."""
-    from modelcommons.db.engine import write_session
-    from modelcommons.hub import evaluations
-    from modelcommons.hub.repos import find_repo
-
     args = job.args
     kept = _verified(_in_child("evaluate", args, job, context))
     with write_session() as session:
