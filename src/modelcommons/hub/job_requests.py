@@ -47,11 +47,11 @@ def _queue(session: Session, principal: Principal, kind: JobKind, args: dict[str
 def _check_repo_id(field: str, value: str, *, also: str = "") -> None:
     try:
         split_repo_id(value)
-    except InvalidInputError:
+    except InvalidInputError as exc:
         raise InvalidInputError(
             f"{field} must be a repo id on this hub (namespace/name){also}, not {value!r}: "
             "jobs never read paths or URLs."
-        ) from None
+        ) from exc
 
 
 def _readable_sources(session: Session, principal: Principal, recipe: Recipe) -> Recipe:
@@ -84,7 +84,7 @@ def request_tune(principal: Principal, fields: dict[str, Any], *, endpoint: str)
     try:
         recipe = Recipe(**{k: v for k, v in fields.items() if k != "push"})
     except TypeError as exc:
-        raise InvalidInputError(f"Incomplete tune request: {exc}") from None
+        raise InvalidInputError(f"Incomplete tune request: {exc}") from exc
     _user_id(principal)
     push = _push_target(principal, fields.get("push"))
     with write_session() as session:
