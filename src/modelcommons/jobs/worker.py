@@ -34,6 +34,7 @@ def run_worker(*, workers: int = 1) -> None:
     # Imported only now: `commons serve` imports this module to start its worker, and the
     # handlers (and what they import) belong in the worker's process, not the server's.
     from modelcommons.jobs import dispatch, runner
+    from modelcommons.jobs import tasks as _tasks  # noqa: F401  (registers run_job with huey)
     from modelcommons.jobs.queue import huey
 
     dispatch.install()
