@@ -1,9 +1,9 @@
 """The one exception tree. Each error knows its HTTP status and, where the HF clients read
 one, its X-Error-Code. The server maps them to responses in one place.
 
-CommonsError
- ├── InvalidInputError            400
- │    └── PayloadTooLargeError    413
+CommonsError                      500 (a bug: anything the tree does not name)
+ ├── InvalidInputError            400 (a request, form, recipe or card that cannot be used)
+ │    └── PayloadTooLargeError    413 (a body, upload, file or field over its size bound)
  ├── UnauthorizedError            401 (bad or missing credentials)
  ├── PermissionDeniedError        403 (known user, not allowed; never for private repos)
  ├── NotFoundError                404
@@ -11,10 +11,12 @@ CommonsError
  │    ├── RevisionNotFoundError   404 RevisionNotFound
  │    └── EntryNotFoundError      404 EntryNotFound
  ├── RepoMovedError               301 (a page asked for by a repo's old name: go to the new)
- ├── ConflictError                409
+ ├── ConflictError                409 (the name or state asked for is taken or has changed)
+ │    └── LicenseConflictError    409 LicenseConflict (a card's license against its ancestry)
  ├── StaleParentError             412 (a commit's parent is no longer the branch head)
  ├── RangeNotSatisfiableError     416 (a byte range that starts past the end of the object)
- ├── NotSupportedError            501
+ ├── TooManyRequestsError         429 (a rate limit or the per-user job limit)
+ ├── NotSupportedError            501 (a protocol feature this hub does not offer)
  ├── JobTimeoutError              (a job ran past COMMONS_JOB_TIMEOUT_SECONDS; never HTTP)
  ├── JobCancelledError            (a running job was asked to stop; never HTTP)
  └── ConfigurationError           (settings that cannot work; raised at start-up)
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 
 class CommonsError(Exception):
+    """The root: routes map every subclass to its status, code and message in one place."""
+
     status: int = 500
     code: str | None = None
 
@@ -34,34 +38,51 @@ class CommonsError(Exception):
 
 
 class InvalidInputError(CommonsError, ValueError):
+    """Raised when what a caller sent cannot be used as it is (names, paths, numbers, recipes)."""
+
     status = 400
 
 
 class PayloadTooLargeError(InvalidInputError):
+    """Raised when a body, upload, file or field is over the bound the hub sets for it."""
+
     status = 413
 
 
 class UnauthorizedError(CommonsError):
+    """Raised when credentials are missing, unknown, expired or revoked."""
+
     status = 401
 
 
 class PermissionDeniedError(CommonsError, PermissionError):
+    """Raised when a known principal may see the thing but not do this to it (a read token
+    writing, a reader pushing); repos they may not see are RepoNotFoundError instead."""
+
     status = 403
 
 
 class NotFoundError(CommonsError, LookupError):
+    """Raised when what was named does not exist (a job, a user, a token, an upload)."""
+
     status = 404
 
 
 class RepoNotFoundError(NotFoundError):
+    """Raised for a repo that does not exist or that the caller may not see."""
+
     code = "RepoNotFound"
 
 
 class RevisionNotFoundError(NotFoundError):
+    """Raised for a branch, tag or commit that the repo does not have."""
+
     code = "RevisionNotFound"
 
 
 class EntryNotFoundError(NotFoundError, FileNotFoundError):
+    """Raised for a path that the revision does not hold."""
+
     code = "EntryNotFound"
 
 
@@ -77,6 +98,9 @@ class RepoMovedError(CommonsError):
 
 
 class ConflictError(CommonsError):
+    """Raised when the name or state asked for is taken or changed meanwhile (a repo that
+    exists, a branch too busy to commit to, the last admin leaving an org)."""
+
     status = 409
 
 
@@ -87,6 +111,8 @@ class LicenseConflictError(ConflictError):
 
 
 class StaleParentError(CommonsError):
+    """Raised when a commit names a parent that is no longer its branch's head."""
+
     status = 412
 
 
@@ -102,10 +128,15 @@ class RangeNotSatisfiableError(CommonsError):
 
 
 class NotSupportedError(CommonsError, NotImplementedError):
+    """Raised for a protocol feature this hub does not offer, so clients can tell it apart
+    from a bad request."""
+
     status = 501
 
 
 class TooManyRequestsError(CommonsError):
+    """Raised when a rate limit (logins, sign-ups) or the per-user job limit is reached."""
+
     status = 429
 
 
@@ -119,4 +150,6 @@ class JobCancelledError(CommonsError):
 
 
 class ConfigurationError(CommonsError):
+    """Raised at start-up for settings that cannot work; the CLI prints it as one line."""
+
     status = 500
