@@ -14,7 +14,7 @@ import pytest
 
 from tests.cluster import serve
 from tests.conftest import ENDPOINT, PORT, RUN_DIR
-from tests.integration import pg
+from tests.integration import pg, web_client
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -136,3 +136,10 @@ def repo_id(api, alice: User) -> str:
 
 def commons_cli(*args: str) -> str:
     return _commons(*args)
+
+
+@pytest.fixture(autouse=True)
+def _close_web_clients() -> Iterator[None]:
+    """The form clients a test made (tests/integration/web_client.py) close when it ends."""
+    yield
+    web_client.close_all()

@@ -19,7 +19,7 @@ from modelcommons.hub.job_tokens import job_token
 from modelcommons.jobs import runner
 from tests.cluster import free_port, serve
 from tests.integration.conftest import User, make_user
-from tests.integration.test_web_forms import Browser
+from tests.integration.web_client import Browser
 
 LIMIT = 3
 PATHS = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import sqlite3
 import statistics
 import subprocess
@@ -28,52 +27,10 @@ from huggingface_hub import HfApi
 
 from modelcommons.cli.bootstrap import CREDENTIALS_FILE, read_credentials
 from tests.cluster import free_port, serve
+from tests.integration.web_client import HTML, PASSWORD, Browser
 
-PASSWORD = "a long password"
-HTML = {"Accept": "text/html"}
 PER_NAME, PER_ADDRESS, SIGNUPS = 5, 20, 3
 ADDRESSES = (f"127.0.{n // 250 + 10}.{n % 250 + 2}" for n in itertools.count())
-
-
-# Each Browser's connections close when its test ends; left to the garbage collector, their
-# sockets raise a ResourceWarning (an error under filterwarnings) in whichever test runs then.
-_clients: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_browsers() -> Iterator[None]:
-    yield
-    while _clients:
-        _clients.pop().close()
-
-
-class Browser:
-    """An HTTP client from one loopback address that keeps cookies and fills in the CSRF field
-    as a page would."""
-
-    def __init__(self, hub: str, address: str = "127.0.0.1") -> None:
-        transport = httpx.HTTPTransport(local_address=address)
-        self.client = httpx.Client(
-            base_url=hub, headers=HTML, follow_redirects=False, transport=transport, timeout=60
-        )
-        _clients.append(self.client)
-
-    def csrf(self, page: str = "/login") -> str:
-        match = re.search(r'name="csrf" value="([^"]+)"', self.client.get(page).text)
-        assert match, f"no CSRF field on {page}"
-        return match.group(1)
-
-    def post(self, path: str, data: dict[str, str], page: str = "/login") -> httpx.Response:
-        return self.client.post(path, data={"csrf": self.csrf(page), **data})
-
-    def sign_up(self, password: str = PASSWORD) -> str:
-        name = "l" + uuid.uuid4().hex[:10]
-        response = self.post("/signup", {"username": name, "password": password})
-        assert response.status_code == 303, response.text
-        return name
-
-    def log_in(self, name: str, password: str = PASSWORD, **extra: str) -> httpx.Response:
-        return self.post("/login", {"username": name, "password": password, **extra})
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from huggingface_hub import HfApi
 
 from tests.integration.conftest import User
-from tests.integration.test_web_forms import HTML, Browser
+from tests.integration.web_client import HTML, Browser
 
 pytestmark = pytest.mark.web
 MiB = 1024 * 1024

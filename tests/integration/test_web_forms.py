@@ -6,56 +6,15 @@ import html
 import re
 import socket
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from huggingface_hub import HfApi
 
 from tests.integration.conftest import User
+from tests.integration.web_client import HTML, PASSWORD, Browser
 
 pytestmark = pytest.mark.web
-PASSWORD = "a long password"
-HTML = {"Accept": "text/html"}
-
-
-# Each Browser's connections close when its test ends; left to the garbage collector, their
-# sockets raise a ResourceWarning (an error under filterwarnings) in whichever test runs then.
-_clients: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_browsers() -> Iterator[None]:
-    yield
-    while _clients:
-        _clients.pop().close()
-
-
-class Browser:
-    """An HTTP client that keeps cookies and fills in the CSRF field as a page would."""
-
-    def __init__(self, hub: str) -> None:
-        self.client = httpx.Client(base_url=hub, headers=HTML, follow_redirects=False)
-        _clients.append(self.client)
-
-    def csrf(self, page: str = "/login") -> str:
-        html = self.client.get(page).text
-        match = re.search(r'name="csrf" value="([^"]+)"', html)
-        assert match, f"no CSRF field on {page}"
-        return match.group(1)
-
-    def post(self, path: str, data: dict[str, str], **kwargs) -> httpx.Response:
-        return self.client.post(path, data={"csrf": self.csrf(), **data}, **kwargs)
-
-    def new_repo(self, owner: str, name: str, kind: str = "model") -> None:
-        response = self.post("/new", {"owner": owner, "name": name, "type": kind})
-        assert response.status_code == 303, response.text
-
-    def sign_up(self) -> str:
-        name = "f" + uuid.uuid4().hex[:10]
-        response = self.post("/signup", {"username": name, "password": PASSWORD})
-        assert response.status_code == 303, response.text
-        return name
 
 
 @pytest.fixture
