@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from modelcommons.hub.xet import format
-from tests.integration.test_security_review import (
-    _auth,
-    _cas,
-    _commit_lfs,
-    _shard,
-    _upload_xorb,
-    _xorb,
+from tests.integration.xet_upload import (
+    bearer,
+    build_shard,
+    build_xorb,
+    commit_lfs,
+    upload_xorb,
+    xet_cas,
 )
 
 DATA = b"0123456789"
@@ -40,7 +40,7 @@ def _upload_lfs(hub: str, token: str, repo_id: str, data: bytes) -> str:
     batch = httpx.post(
         f"{hub}/{repo_id}.git/info/lfs/objects/batch",
         json={"operation": "upload", "objects": [{"oid": oid, "size": len(data)}]},
-        headers={**_auth(token), "Accept": "application/vnd.git-lfs+json"},
+        headers={**bearer(token), "Accept": "application/vnd.git-lfs+json"},
     )
     assert batch.status_code == 200, batch.text
     [answer] = batch.json()["objects"]
@@ -53,18 +53,20 @@ def _upload_lfs(hub: str, token: str, repo_id: str, data: bytes) -> str:
 @pytest.fixture
 def files(hub, alice, repo_id) -> dict[str, str]:
     """The same ten bytes as a file kept in git, an LFS blob and a Xet file: their URLs."""
-    body, chunks, xorb = _xorb(1, compressible=False)
+    body, chunks, xorb = build_xorb(1, compressible=False)
     xet_data = body[8 : 8 + 4096]
-    cas, write = _cas(hub, alice.token, repo_id, "write")
-    _upload_xorb(cas, write, body, xorb)
-    assert httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks]), headers=write).is_success
+    cas, write = xet_cas(hub, alice.token, repo_id, "write")
+    upload_xorb(cas, write, body, xorb)
+    assert httpx.post(
+        f"{cas}/v1/shards", content=build_shard(xorb, [chunks]), headers=write
+    ).is_success
     _upload_lfs(hub, alice.token, repo_id, DATA)
-    _commit_lfs(hub, alice.token, repo_id, {"blob.dat": DATA, "xet.dat": xet_data})
+    commit_lfs(hub, alice.token, repo_id, {"blob.dat": DATA, "xet.dat": xet_data})
     r = httpx.post(
         f"{hub}/api/models/{repo_id}/commit/main",
         content=b'{"key":"header","value":{"summary":"small"}}\n'
         b'{"key":"file","value":{"path":"git.txt","content":"MDEyMzQ1Njc4OQ=="}}',
-        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+        headers={**bearer(alice.token), "Content-Type": "application/x-ndjson"},
     )
     assert r.status_code == 200, r.text
     base = f"{hub}/{repo_id}/resolve/main"
@@ -74,7 +76,7 @@ def files(hub, alice, repo_id) -> dict[str, str]:
 @pytest.mark.parametrize("kind", ["git", "blob"])
 @pytest.mark.parametrize(("header", "status", "content"), CASES)
 def test_resolve_answers_each_form(files, alice, kind, header, status, content):
-    r = httpx.get(files[kind], headers={**_auth(alice.token), "Range": header})
+    r = httpx.get(files[kind], headers={**bearer(alice.token), "Range": header})
     assert r.status_code == status, r.text
     if status == 416:
         assert r.headers["content-range"] == f"bytes */{len(DATA)}"
@@ -86,24 +88,26 @@ def test_resolve_answers_each_form(files, alice, kind, header, status, content):
 
 
 def test_resolve_of_a_xet_file_answers_suffix_and_open_ended_ranges(files, alice):
-    whole = httpx.get(files["xet"], headers=_auth(alice.token)).content
+    whole = httpx.get(files["xet"], headers=bearer(alice.token)).content
     assert len(whole) == 4096
     for header, expected in (("bytes=4000-", whole[4000:]), ("bytes=-96", whole[-96:])):
-        r = httpx.get(files["xet"], headers={**_auth(alice.token), "Range": header})
+        r = httpx.get(files["xet"], headers={**bearer(alice.token), "Range": header})
         assert (r.status_code, r.content) == (206, expected)
-    r = httpx.get(files["xet"], headers={**_auth(alice.token), "Range": "bytes=4096-"})
+    r = httpx.get(files["xet"], headers={**bearer(alice.token), "Range": "bytes=4096-"})
     assert r.status_code == 416 and r.headers["content-range"] == "bytes */4096"
 
 
 def _xet_file(hub, alice, repo_id, count: int) -> tuple[str, dict[str, str], str, bytes]:
     """A Xet file of `count` chunks, all of one xorb, committed: (cas, read auth, hex, xorb)."""
-    body, chunks, xorb = _xorb(count, compressible=False)
+    body, chunks, xorb = build_xorb(count, compressible=False)
     data = b"".join(body[8 + i * 4104 : 8 + i * 4104 + 4096] for i in range(count))
-    cas, write = _cas(hub, alice.token, repo_id, "write")
-    _upload_xorb(cas, write, body, xorb)
-    assert httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks]), headers=write).is_success
-    _commit_lfs(hub, alice.token, repo_id, {"x.dat": data})
-    _, read = _cas(hub, alice.token, repo_id, "read")
+    cas, write = xet_cas(hub, alice.token, repo_id, "write")
+    upload_xorb(cas, write, body, xorb)
+    assert httpx.post(
+        f"{cas}/v1/shards", content=build_shard(xorb, [chunks]), headers=write
+    ).is_success
+    commit_lfs(hub, alice.token, repo_id, {"x.dat": data})
+    _, read = xet_cas(hub, alice.token, repo_id, "read")
     return cas, read, format.to_hex(format.file_hash(chunks)), body
 
 

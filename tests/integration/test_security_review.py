@@ -21,58 +21,19 @@ import pytest
 from modelcommons.hub.xet import format
 from modelcommons.jobs.sandbox import child_env, child_task
 from tests.integration.conftest import make_user
+from tests.integration.xet_upload import (
+    bearer,
+    build_shard,
+    build_xorb,
+    commit_lfs,
+    upload_xorb,
+    xet_cas,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GiB = 1024**3
 
 HUGE = "9" * 5000  # more digits than int() takes
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _cas(hub: str, token: str, repo_id: str, kind: str) -> tuple[str, dict[str, str]]:
-    r = httpx.get(f"{hub}/api/models/{repo_id}/xet-{kind}-token/main", headers=_auth(token))
-    r.raise_for_status()
-    return r.headers["x-xet-cas-url"], _auth(r.headers["x-xet-access-token"])
-
-
-def _xorb(count: int, *, compressible: bool) -> tuple[bytes, list[tuple[bytes, int]], bytes]:
-    """A serialized xorb of `count` distinct chunks: (body, [(chunk hash, size)], xorb hash).
-    Compressible chunks are 128 KiB that LZ4 packs into a few hundred bytes; the others are
-    4 KiB of os.urandom(4096 - 4) after the chunk's index."""
-    body, chunks = b"", list[tuple[bytes, int]]()
-    for _ in range(count):
-        if compressible:
-            data = os.urandom(16) + bytes(format.MAX_CHUNK_BYTES - 16)
-            scheme, packed = 1, lz4.frame.compress(data)
-        else:
-            data = len(chunks).to_bytes(4, "little") + os.urandom(4096 - 4)
-            scheme, packed = 0, data
-        body += format.CHUNK_HEADER.pack(
-            0, len(packed).to_bytes(3, "little"), scheme, len(data).to_bytes(3, "little")
-        )
-        body += packed
-        chunks.append((format.chunk_hash(data), len(data)))
-    return body, chunks, format.xorb_hash(chunks)
-
-
-def _shard(xorb: bytes, files: list[list[tuple[bytes, int]]]) -> bytes:
-    """A shard of files, each one segment: the first len(file) chunks of `xorb`."""
-    shard = format.SHARD_TAG + struct.pack("<QQ", 2, 0)
-    for chunks in files:
-        size = sum(s for _, s in chunks)
-        shard += format.file_hash(chunks) + struct.pack("<II", 0, 1) + bytes(8)
-        shard += xorb + struct.pack("<IIII", 0, size, 0, len(chunks))
-    return shard + format.BOOKEND + bytes(16) + format.BOOKEND + bytes(16)
-
-
-def _upload_xorb(cas: str, auth: dict[str, str], body: bytes, xorb: bytes) -> None:
-    r = httpx.post(
-        f"{cas}/v1/xorbs/default/{format.to_hex(xorb)}", content=body, headers=auth, timeout=60
-    )
-    assert r.status_code == 200, r.text
 
 
 # -- Signed URLs ------------------------------------------------------------------------
@@ -103,22 +64,22 @@ def test_range_headers_with_huge_numbers_are_answered(api, repo_id, hub, alice):
     an end past the file is the rest of it (RFC 9110), a start past it a 416."""
     api.upload_file(path_or_fileobj=b"0123456789", path_in_repo="small.txt", repo_id=repo_id)
     url = f"{hub}/{repo_id}/resolve/main/small.txt"
-    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes=2-{HUGE}"})
+    r = httpx.get(url, headers={**bearer(alice.token), "Range": f"bytes=2-{HUGE}"})
     assert (r.status_code, r.content) == (206, b"23456789")
-    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes=-{HUGE}"})
+    r = httpx.get(url, headers={**bearer(alice.token), "Range": f"bytes=-{HUGE}"})
     assert (r.status_code, r.content) == (206, b"0123456789")
-    r = httpx.get(url, headers={**_auth(alice.token), "Range": f"bytes={HUGE}-"})
+    r = httpx.get(url, headers={**bearer(alice.token), "Range": f"bytes={HUGE}-"})
     assert r.status_code == 416
 
 
 def test_xet_reconstruction_range_with_huge_numbers_is_answered(hub, alice, repo_id):
-    body, chunks, xorb = _xorb(3, compressible=False)
+    body, chunks, xorb = build_xorb(3, compressible=False)
     data = b"".join(body[8 + i * 4104 : 8 + i * 4104 + 4096] for i in range(3))
-    cas, write = _cas(hub, alice.token, repo_id, "write")
-    _upload_xorb(cas, write, body, xorb)
-    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks]), headers=write)
+    cas, write = xet_cas(hub, alice.token, repo_id, "write")
+    upload_xorb(cas, write, body, xorb)
+    r = httpx.post(f"{cas}/v1/shards", content=build_shard(xorb, [chunks]), headers=write)
     assert r.status_code == 200, r.text
-    _, read = _cas(hub, alice.token, repo_id, "read")
+    _, read = xet_cas(hub, alice.token, repo_id, "read")
     file_hex = format.to_hex(format.file_hash(chunks))
     # The file must be in the repo for the reconstruction to be served: commit it.
     lines = [
@@ -131,7 +92,7 @@ def test_xet_reconstruction_range_with_huge_numbers_is_answered(hub, alice, repo
     r = httpx.post(
         f"{hub}/api/models/{repo_id}/commit/main",
         content="\n".join(json.dumps(line) for line in lines),
-        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+        headers={**bearer(alice.token), "Content-Type": "application/x-ndjson"},
     )
     assert r.status_code == 200, r.text
     r = httpx.get(
@@ -148,23 +109,25 @@ def test_a_shard_cannot_make_the_hub_hash_far_more_than_it_names(hub, alice, rep
     """Each file of a shard is rebuilt and hashed. 100 prefixes of one LZ4 xorb of 1,000
     chunks (600 KB uploaded, a 10 KB shard) made the hub decompress and hash 12 GB: 9 s of a
     worker thread per request, days for a 64 MB shard."""
-    body, chunks, xorb = _xorb(1000, compressible=True)
+    body, chunks, xorb = build_xorb(1000, compressible=True)
     assert len(body) < 2_000_000
-    cas, write = _cas(hub, alice.token, repo_id, "write")
-    _upload_xorb(cas, write, body, xorb)
+    cas, write = xet_cas(hub, alice.token, repo_id, "write")
+    upload_xorb(cas, write, body, xorb)
     prefixes = [chunks[:k] for k in range(901, 1001)]
     started = time.monotonic()
-    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, prefixes), headers=write, timeout=300)
+    r = httpx.post(
+        f"{cas}/v1/shards", content=build_shard(xorb, prefixes), headers=write, timeout=300
+    )
     assert r.status_code == 400, r.text
     assert "at most 16 times" in r.json()["error"]
     assert time.monotonic() - started < 5
     # The same file named over and over is proven and hashed once.
-    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks] * 500), headers=write)
+    r = httpx.post(f"{cas}/v1/shards", content=build_shard(xorb, [chunks] * 500), headers=write)
     assert r.status_code == 200, r.text
     # Files sharing their chunks within the bound still register (checkpoints of one tune).
     r = httpx.post(
         f"{cas}/v1/shards",
-        content=_shard(xorb, [chunks[:k] for k in range(990, 1000)]),
+        content=build_shard(xorb, [chunks[:k] for k in range(990, 1000)]),
         headers=write,
         timeout=300,
     )
@@ -178,7 +141,7 @@ def test_an_lfs_batch_names_a_bounded_number_of_objects(hub, alice, repo_id):
     """Every large upload's answer carries a signed URL per part: 2,000 objects of 50 GB
     (a 200 KB body) got a 44 MB answer in 3 s, so a 10 MB body asked for gigabytes."""
     url = f"{hub}/{repo_id}.git/info/lfs/objects/batch"
-    headers = {**_auth(alice.token), "Content-Type": "application/vnd.git-lfs+json"}
+    headers = {**bearer(alice.token), "Content-Type": "application/vnd.git-lfs+json"}
 
     def batch(count: int) -> httpx.Response:
         objects = [
@@ -258,7 +221,7 @@ def test_a_huge_front_matter_is_not_parsed(hub, api, repo_id, alice):
     started = time.monotonic()
     api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id)
     assert time.monotonic() - started < 5
-    r = httpx.get(f"{hub}/api/models/{repo_id}", headers=_auth(alice.token))
+    r = httpx.get(f"{hub}/api/models/{repo_id}", headers=bearer(alice.token))
     assert r.status_code == 200 and not r.json().get("cardData")
     # A card of ordinary size is still indexed, by the same commit path.
     api.upload_file(
@@ -266,7 +229,7 @@ def test_a_huge_front_matter_is_not_parsed(hub, api, repo_id, alice):
         path_in_repo="README.md",
         repo_id=repo_id,
     )
-    info = httpx.get(f"{hub}/api/models/{repo_id}", headers=_auth(alice.token)).json()
+    info = httpx.get(f"{hub}/api/models/{repo_id}", headers=bearer(alice.token)).json()
     assert "license:mit" in info["tags"] and "small" in info["tags"]
 
 
@@ -280,11 +243,11 @@ def test_a_full_listing_pages_by_siblings(hub):
     from huggingface_hub import HfApi
 
     owner = make_user(hub)
-    headers = {**_auth(owner.token), "Content-Type": "application/x-ndjson"}
+    headers = {**bearer(owner.token), "Content-Type": "application/x-ndjson"}
     for n in range(5):
         name = f"{owner.name}/many-{n}"
         httpx.post(
-            f"{hub}/api/repos/create", json={"name": name}, headers=_auth(owner.token)
+            f"{hub}/api/repos/create", json={"name": name}, headers=bearer(owner.token)
         ).raise_for_status()
         lines = [{"key": "header", "value": {"summary": "many files"}}]
         lines += [
@@ -312,20 +275,6 @@ def test_a_full_listing_pages_by_siblings(hub):
 # -- Xet reads --------------------------------------------------------------------------
 
 
-def _commit_lfs(hub: str, token: str, repo_id: str, files: dict[str, bytes]) -> None:
-    lines: list[dict[str, Any]] = [{"key": "header", "value": {"summary": "xet files"}}]
-    lines += [
-        {"key": "lfsFile", "value": {"path": path, "oid": hashlib.sha256(data).hexdigest()}}
-        for path, data in files.items()
-    ]
-    r = httpx.post(
-        f"{hub}/api/models/{repo_id}/commit/main",
-        content="\n".join(json.dumps(line) for line in lines),
-        headers={**_auth(token), "Content-Type": "application/x-ndjson"},
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo_id):
     """A xorb holds the chunks of every file uploaded with it. A reconstruction's URL was
     signed for the whole xorb, so reading a public file that shares a xorb with a private
@@ -342,25 +291,25 @@ def test_a_xorb_url_serves_only_the_file_it_was_signed_for(hub, alice, bob, repo
     r = httpx.post(
         f"{hub}/api/repos/create",
         json={"name": private, "private": True},
-        headers=_auth(alice.token),
+        headers=bearer(alice.token),
     )
     r.raise_for_status()
-    cas, write = _cas(hub, alice.token, private, "write")
-    _upload_xorb(cas, write, body, xorb)
+    cas, write = xet_cas(hub, alice.token, private, "write")
+    upload_xorb(cas, write, body, xorb)
     shard = format.SHARD_TAG + struct.pack("<QQ", 2, 0)
     for index, (digest, size) in enumerate(chunks):
         shard += format.file_hash([(digest, size)]) + struct.pack("<II", 0, 1) + bytes(8)
         shard += xorb + struct.pack("<IIII", 0, size, index, index + 1)
     shard += format.BOOKEND + bytes(16) + format.BOOKEND + bytes(16)
     assert httpx.post(f"{cas}/v1/shards", content=shard, headers=write).status_code == 200
-    _commit_lfs(hub, alice.token, private, {"public.bin": public, "secret.bin": secret})
+    commit_lfs(hub, alice.token, private, {"public.bin": public, "secret.bin": secret})
     # Alice publishes the public file: her client proves it from the chunks it already has.
-    _, write = _cas(hub, alice.token, repo_id, "write")
-    r = httpx.post(f"{cas}/v1/shards", content=_shard(xorb, [chunks[:1]]), headers=write)
+    _, write = xet_cas(hub, alice.token, repo_id, "write")
+    r = httpx.post(f"{cas}/v1/shards", content=build_shard(xorb, [chunks[:1]]), headers=write)
     assert r.status_code == 200, r.text
-    _commit_lfs(hub, alice.token, repo_id, {"public.bin": public})
+    commit_lfs(hub, alice.token, repo_id, {"public.bin": public})
 
-    _, read = _cas(hub, bob.token, repo_id, "read")
+    _, read = xet_cas(hub, bob.token, repo_id, "read")
     file_hex = format.to_hex(format.file_hash(chunks[:1]))
     plan = httpx.get(f"{cas}/v1/reconstructions/{file_hex}", headers=read).json()
     [fetch] = plan["fetch_info"][format.to_hex(xorb)]
@@ -388,7 +337,7 @@ def test_a_xorb_unpacks_to_a_bounded_size(hub, alice, repo_id):
     )
     count = 1100  # 144 MB unpacked, from 600 KB
     xorb = format.xorb_hash([(format.chunk_hash(zero), len(zero))] * count)
-    cas, write = _cas(hub, alice.token, repo_id, "write")
+    cas, write = xet_cas(hub, alice.token, repo_id, "write")
     r = httpx.post(
         f"{cas}/v1/xorbs/default/{format.to_hex(xorb)}",
         content=(header + packed) * count,
@@ -414,7 +363,7 @@ def test_files_kept_in_git_stay_small(hub, api, repo_id, alice):
     r = httpx.post(
         f"{hub}/api/models/{repo_id}/commit/main",
         content="\n".join(json.dumps(line) for line in lines),
-        headers={**_auth(alice.token), "Content-Type": "application/x-ndjson"},
+        headers={**bearer(alice.token), "Content-Type": "application/x-ndjson"},
         timeout=60,
     )
     assert r.status_code == 413, r.text
