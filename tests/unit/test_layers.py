@@ -52,7 +52,7 @@ LAYERS: dict[str, tuple[set[str], set[str]]] = {
     ),
     "cli": (
         {"config", "errors", "db.engine", "db.migrate", "hub", "jobs", "ml", "server", "demo"},
-        {"typer", "rich", "httpx", "huggingface_hub", "uvicorn"},
+        {"typer", "rich", "httpx", "httpx2", "huggingface_hub", "uvicorn"},
     ),
     "demo": ({"config", "errors", "ml"}, {"huggingface_hub", "httpx"} | ML | DATA | PYPI_MODELS),
 }

@@ -12,7 +12,9 @@ import typer
 
 
 def demo(
-    endpoint: Annotated[str, typer.Option(help="The hub's URL.")] = "http://127.0.0.1:8080",
+    endpoint: Annotated[
+        str, typer.Option(envvar="HF_ENDPOINT", help="The hub's URL.")
+    ] = "http://127.0.0.1:8080",
     token: Annotated[str | None, typer.Option(envvar="HF_TOKEN", help="A write token.")] = None,
 ) -> None:
     """Upload the demo model and datasets (idempotent: unchanged files are skipped)."""

@@ -47,17 +47,26 @@ def main() -> None:
         sys.exit(1)
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Network failures of httpx (our own calls) and of httpx2 (huggingface_hub's client)."""
+    import httpx
+
+    try:
+        import httpx2
+    except ImportError:  # the HF client comes with the ml extra
+        return (httpx.TransportError,)
+    return (httpx.TransportError, httpx2.TransportError)
+
+
 def _hub_failure(exc: Exception) -> str | None:
     """One line for a hub that cannot be reached or refused a request; None for a bug.
 
     The HF libraries wrap a network failure (huggingface_hub in LocalEntryNotFoundError,
     transformers in OSError), keeping it as the cause: the whole chain is searched.
     """
-    import httpx
-
     chain = list(_causes(exc))
     for error in chain:
-        if isinstance(error, httpx.TransportError):
+        if isinstance(error, _transport_errors()):
             return f"cannot reach the hub ({error}). Is it running?"
     try:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
