@@ -130,8 +130,10 @@ def get_job(session: Session, job_id: int) -> Job:
 def claim(session: Session, job_id: int, *, worker: str) -> Job | None:
     """Mark a queued job running under a fresh lease, for `worker`; None when it is not
     queued (a second delivery of the same job, or one cancelled meanwhile). The job comes
-    detached from the session, for the handler to read."""
-    job = session.get(Job, job_id)
+    detached from the session, for the handler to read. The row is locked first, so of two
+    workers handed the same job (the dispatcher's message and a sweep's) only one runs it;
+    SQLite's write transaction already serializes them."""
+    job = session.get(Job, job_id, with_for_update=True)
     if job is None or job.status != "queued":
         return None
     job.status = "running"

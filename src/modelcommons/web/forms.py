@@ -42,7 +42,7 @@ async def read_form(request: Request, *, files: bool = False) -> FormData:
     settings = get_settings()
     limit = settings.max_upload_bytes if files else settings.max_json_bytes
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
+    if length and length.isascii() and length.isdigit() and int(length) > limit:
         raise PayloadTooLargeError(f"This form exceeds the limit of {limit} bytes.")
     counted = Request(request.scope, _bounded(request.receive, limit))
     form = await counted.form(max_files=MAX_FORM_FILES if files else 0, max_fields=MAX_FORM_FIELDS)
