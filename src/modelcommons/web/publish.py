@@ -143,31 +143,38 @@ async def _operation(
     return AddLfsFile(path, sha256, size)
 
 
-def _page_routes(prefix: str, repo_type: RepoType) -> None:
-    base = prefix + "/{namespace}/{name}"
+def _upload_page(
+    request: Request, view: RepoView, error: CommonsError | None = None
+) -> HTMLResponse:
+    return form_page(request, "upload.html", {**view.as_context(), "tab": "files"}, error)
 
-    def at(namespace: str, name: str) -> RepoAddress:
-        return RepoAddress(repo_type, namespace, name)
 
-    def upload_page(
-        request: Request, view: RepoView, error: CommonsError | None = None
-    ) -> HTMLResponse:
-        return form_page(request, "upload.html", {**view.as_context(), "tab": "files"}, error)
+def _edit_page(
+    request: Request, view: RepoView, content: str, error: CommonsError | None = None
+) -> HTMLResponse:
+    context = {**view.as_context(), "tab": "card", "content": content}
+    return form_page(request, "edit_card.html", context, error)
 
-    def main_view(
-        session: Session, principal: Principal, namespace: str, name: str, need: Role
-    ) -> RepoView:
-        return browsing.main_view(session, principal, repo_type, f"{namespace}/{name}", need=need)
 
+def _settings_page(
+    request: Request, view: RepoView, error: CommonsError | None = None
+) -> HTMLResponse:
+    return form_page(request, "settings.html", {**view.as_context(), "tab": "settings"}, error)
+
+
+def _upload_routes(base: str, repo_type: RepoType) -> None:
     @router.get(base + "/upload", response_class=HTMLResponse)
     def upload_form(
         request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
     ) -> Any:
-        return upload_page(request, main_view(session, principal, namespace, name, "write"))
+        repo_id = f"{namespace}/{name}"
+        view = browsing.main_view(session, principal, repo_type, repo_id, need="write")
+        return _upload_page(request, view)
 
     @router.post(base + "/upload")
     async def upload(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(open_main, principal, at(namespace, name))
+        at = RepoAddress(repo_type, namespace, name)
+        view = await run_in_threadpool(open_main, principal, at)
         form = await read_form(request, files=True)
         try:
             chosen = uploaded_files(form, "files")
@@ -186,28 +193,26 @@ def _page_routes(prefix: str, repo_type: RepoType) -> None:
             summary = text(form, "summary") or f"Upload {names}"[:200]
             await run_in_threadpool(_commit, principal, view.repo, operations, summary=summary)
         except CommonsError as exc:
-            return upload_page(request, view, exc)
+            return _upload_page(request, view, exc)
         return _see_other(repo_href(view.repo, "tree", DEFAULT_BRANCH, folder))
 
-    def edit_page(
-        request: Request, view: RepoView, content: str, error: CommonsError | None = None
-    ) -> HTMLResponse:
-        context = {**view.as_context(), "tab": "card", "content": content}
-        return form_page(request, "edit_card.html", context, error)
 
+def _card_routes(base: str, repo_type: RepoType) -> None:
     @router.get(base + "/edit", response_class=HTMLResponse)
     def edit_form(
         request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
     ) -> Any:
-        view = main_view(session, principal, namespace, name, "write")
+        repo_id = f"{namespace}/{name}"
+        view = browsing.main_view(session, principal, repo_type, repo_id, need="write")
         content = read_card(session, view.repo, view.sha)
         if content is None:
             content = NEW_CARD.format(license="apache-2.0", name=view.repo.name, kind=repo_type)
-        return edit_page(request, view, content)
+        return _edit_page(request, view, content)
 
     @router.post(base + "/edit")
     async def edit(request: Request, principal: SignedIn, namespace: str, name: str) -> Any:
-        view = await run_in_threadpool(open_main, principal, at(namespace, name))
+        at = RepoAddress(repo_type, namespace, name)
+        view = await run_in_threadpool(open_main, principal, at)
         form = await read_form(request)
         content = text(form, "content").replace("\r\n", "\n") + "\n"
         try:
@@ -220,9 +225,11 @@ def _page_routes(prefix: str, repo_type: RepoType) -> None:
                 parent=text(form, "parent") or None,
             )
         except CommonsError as exc:
-            return edit_page(request, view, content, exc)
+            return _edit_page(request, view, content, exc)
         return _see_other(repo_href(view.repo))
 
+
+def _settings_routes(base: str, repo_type: RepoType) -> None:
     @router.post(base + "/like")
     def like(
         principal: SignedIn, namespace: str, name: str, form: SubmittedForm, session: WriteSession
@@ -231,16 +238,13 @@ def _page_routes(prefix: str, repo_type: RepoType) -> None:
         likes.set_like(session, principal, repo, liked=text(form, "liked") == "1")
         return _see_other(repo_href(repo))
 
-    def settings_page(
-        request: Request, view: RepoView, error: CommonsError | None = None
-    ) -> HTMLResponse:
-        return form_page(request, "settings.html", {**view.as_context(), "tab": "settings"}, error)
-
     @router.get(base + "/settings", response_class=HTMLResponse)
     def settings_form(
         request: Request, principal: SignedIn, namespace: str, name: str, session: ReadSession
     ) -> Any:
-        return settings_page(request, main_view(session, principal, namespace, name, "admin"))
+        repo_id = f"{namespace}/{name}"
+        view = browsing.main_view(session, principal, repo_type, repo_id, need="admin")
+        return _settings_page(request, view)
 
     @router.post(base + "/settings")
     def settings(
@@ -251,7 +255,8 @@ def _page_routes(prefix: str, repo_type: RepoType) -> None:
         form: SubmittedForm,
         session: WriteSession,
     ) -> Any:
-        view = main_view(session, principal, namespace, name, "admin")
+        repo_id = f"{namespace}/{name}"
+        view = browsing.main_view(session, principal, repo_type, repo_id, need="admin")
         action = text(form, "action")
         actions: dict[str, Callable[[], str]] = {
             "visibility": lambda: _set_visibility(
@@ -266,7 +271,7 @@ def _page_routes(prefix: str, repo_type: RepoType) -> None:
             target = actions[action]()
         except CommonsError as exc:
             session.rollback()  # a refused form keeps nothing
-            return settings_page(request, view, exc)
+            return _settings_page(request, view, exc)
         return _see_other(target)
 
 
@@ -296,4 +301,5 @@ def _delete(session: Session, principal: Principal, view: RepoView, confirm: str
 
 _PREFIXES: tuple[tuple[str, RepoType], ...] = (("/datasets", "dataset"), ("", "model"))
 for _prefix, _type in _PREFIXES:
-    _page_routes(_prefix, _type)
+    for _routes in (_upload_routes, _card_routes, _settings_routes):
+        _routes(_prefix + "/{namespace}/{name}", _type)
