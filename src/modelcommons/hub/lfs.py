@@ -205,7 +205,6 @@ async def receive_stream(
 
 
 def publish_object(
-    session: Session,
     store: ContentStore,
     staged: Path,
     *,
@@ -213,19 +212,29 @@ def publish_object(
     size: int,
     oid: str,
     expected_size: int,
-) -> StoredObject:
-    """Publish staged bytes as the object `oid` if they hash to it; idempotent."""
+) -> bool:
+    """Publish staged bytes under the object `oid`'s key if they hash to it and no object
+    holds them yet, outside any transaction (putting them may be slow: S3). Returns whether
+    they were put; idempotent."""
     if sha256 != oid or size != expected_size:
         staged.unlink(missing_ok=True)
         raise InvalidInputError(
             f"Uploaded bytes do not match the announced object: got sha256 {sha256} and "
             f"{size} bytes, expected {oid} and {expected_size} bytes."
         )
-    existing = find_object(session, oid)
+    with read_session() as session:
+        existing = find_object(session, oid)
     if existing is not None:  # the same bytes again: keep the stored copy, Xet or blob
         staged.unlink(missing_ok=True)
-        return existing
+        return False
     store.put_file(lfs_key(oid), staged)
+    return True
+
+
+def _record_object(session: Session, oid: str, size: int) -> StoredObject:
+    existing = find_object(session, oid)
+    if existing is not None:  # stored before, or by a concurrent upload of the same bytes
+        return existing
     obj = StoredObject(sha256=oid, size=size, kind="blob", location=lfs_key(oid))
     try:
         with session.begin_nested():  # a concurrent upload of the same bytes may win
@@ -247,12 +256,12 @@ def publish_upload(
     expected_size: int,
     uploader: Uploader | None,
 ) -> StoredObject:
-    """Verify and keep uploaded bytes (once, whoever sent them first) and note who sent them,
-    in a write transaction of its own."""
+    """Verify and keep uploaded bytes (once, whoever sent them first) and note who sent them.
+    The bytes are put before the write transaction that records them: on SQLite that
+    transaction holds the whole database's write lock, which must not wait on storage."""
+    publish_object(store, staged, sha256=sha256, size=size, oid=oid, expected_size=expected_size)
     with write_session() as session:
-        stored = publish_object(
-            session, store, staged, sha256=sha256, size=size, oid=oid, expected_size=expected_size
-        )
+        stored = _record_object(session, oid, size)
         if uploader is not None:
             record_uploads(session, uploader, [oid])
         return stored
