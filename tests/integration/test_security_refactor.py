@@ -6,7 +6,6 @@ arrives."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -16,20 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import iter_route_contexts
 from huggingface_hub import HfApi
 
 from modelcommons.hub.xet import format
-from modelcommons.server.app import create_app
 from tests.integration import web_client
+from tests.integration.app_routes import api_headers, endpoints, fill
 from tests.integration.conftest import User
 from tests.integration.web_client import Browser
-
-PARAM = re.compile(r"{(\w+)(?::\w+)?}")
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -42,14 +34,11 @@ class Route:
 def repo_routes() -> list[Route]:
     """Every (path, method) of the app that names a repo by namespace and name."""
     found = []
-    for route in iter_route_contexts(create_app().routes):
-        if route.endpoint is None or not route.methods:
-            continue
+    for route, web in endpoints():
         if "{namespace}" not in route.path or "{name}" not in route.path:
             continue
         if route.path.startswith("/spaces/"):  # a 501 for every name: no Spaces here
             continue
-        web = route.endpoint.__module__.startswith("modelcommons.web")
         for method in sorted(set(route.methods) - {"HEAD", "OPTIONS"}):
             found.append(Route(route.path, method, web))
     return found
@@ -98,7 +87,7 @@ def _url(path: str, repo: str, sha: str) -> str:
         "fanout": "ab",
         "rest": "c" * 38,
     }
-    return PARAM.sub(lambda m: values[m.group(1)], path)
+    return fill(path, values)
 
 
 def _body(path: str, repo: str) -> dict[str, Any]:
@@ -130,7 +119,7 @@ def _send(
             return browser.client.get(url)
         form = {"private": "", "summary": "x", "content": "x", "recipe": "x"}
         return browser.post(url, form)
-    headers = _auth(token) if token else {"Accept": "application/json"}
+    headers = api_headers(token) if token else {"Accept": "application/json"}
     if route.path.endswith("/commit/{rev}"):
         lines = (
             '{"key": "header", "value": {"summary": "not yours"}}\n'
@@ -147,10 +136,10 @@ def _snapshot(hub: str, private: Private) -> dict[str, Any]:
     token = private.alice.token
     state: dict[str, Any] = {}
     for kind, repo in (("models", private.model), ("datasets", private.dataset)):
-        info = httpx.get(f"{hub}/api/{kind}/{repo}", headers=_auth(token)).json()
+        info = httpx.get(f"{hub}/api/{kind}/{repo}", headers=api_headers(token)).json()
         state[kind] = {k: info.get(k) for k in ("id", "sha", "private", "likes", "downloads")}
         state[kind + " refs"] = httpx.get(
-            f"{hub}/api/{kind}/{repo}/refs", headers=_auth(token)
+            f"{hub}/api/{kind}/{repo}/refs", headers=api_headers(token)
         ).json()
     return state
 
@@ -203,7 +192,7 @@ def test_another_users_private_repo_is_a_404_on_every_route(
 
 
 def _post(hub: str, path: str, body: dict[str, Any], token: str) -> httpx.Response:
-    return httpx.post(hub + path, json=body, headers=_auth(token), timeout=30)
+    return httpx.post(hub + path, json=body, headers=api_headers(token), timeout=30)
 
 
 def test_job_requests_naming_a_private_repo_answer_as_for_a_missing_one(
@@ -240,7 +229,7 @@ def test_job_requests_naming_a_private_repo_answer_as_for_a_missing_one(
             {"model": bobs_model, "dataset": repo},
         ),
     }
-    jobs_before = httpx.get(f"{hub}/api/jobs", headers=_auth(bob.token)).json()
+    jobs_before = httpx.get(f"{hub}/api/jobs", headers=api_headers(bob.token)).json()
     wrong = []
     for label, case in cases.items():
         real = private.dataset if "data" in label and "base" not in label else private.model
@@ -253,11 +242,11 @@ def test_job_requests_naming_a_private_repo_answer_as_for_a_missing_one(
                 f"{label}: {seen.status_code} {seen.text} / {blind.status_code} {blind.text}"
             )
     assert not wrong, "\n".join(wrong)
-    assert httpx.get(f"{hub}/api/jobs", headers=_auth(bob.token)).json() == jobs_before
+    assert httpx.get(f"{hub}/api/jobs", headers=api_headers(bob.token)).json() == jobs_before
 
 
 def _downloads(hub: str, token: str, repo: str) -> int:
-    return httpx.get(f"{hub}/api/models/{repo}", headers=_auth(token)).json()["downloads"]
+    return httpx.get(f"{hub}/api/models/{repo}", headers=api_headers(token)).json()["downloads"]
 
 
 def test_a_refused_download_does_not_count(hub: str, alice: User, bob: User):
@@ -275,10 +264,12 @@ def test_a_refused_download_does_not_count(hub: str, alice: User, bob: User):
     for headers, _ in refusals:
         answer = httpx.get(url, headers=headers)
         assert answer.status_code in (401, 404), (headers, answer.status_code, answer.text)
-    missing = httpx.get(f"{hub}/{repo}/resolve/no-such-rev/config.json", headers=_auth(alice.token))
+    missing = httpx.get(
+        f"{hub}/{repo}/resolve/no-such-rev/config.json", headers=api_headers(alice.token)
+    )
     assert missing.status_code == 404
     assert _downloads(hub, alice.token, repo) == 0
-    assert httpx.get(url, headers=_auth(alice.token)).status_code == 200
+    assert httpx.get(url, headers=api_headers(alice.token)).status_code == 200
     assert _downloads(hub, alice.token, repo) == 1
     # A range the hub refuses (416) sends nothing: no download either.
     for bad_range in (
@@ -289,7 +280,7 @@ def test_a_refused_download_does_not_count(hub: str, alice: User, bob: User):
         "bytes=0-0 , 5-1",
     ):
         count = _downloads(hub, alice.token, repo)
-        answer = httpx.get(url, headers={**_auth(alice.token), "Range": bad_range})
+        answer = httpx.get(url, headers={**api_headers(alice.token), "Range": bad_range})
         assert answer.status_code in (200, 206, 416), (bad_range, answer.status_code)
         sent = answer.status_code != 416
         assert _downloads(hub, alice.token, repo) == count + sent, (bad_range, answer.status_code)
@@ -336,7 +327,7 @@ def _slow_upload(hub: str, alice: User, kind: str) -> tuple[str, dict[str, str],
     api.create_repo(repo)
     if kind == "ndjson commit":
         body = _ndjson_commit("slow.txt", b"slow\n" * 1000)
-        headers = {**_auth(alice.token), "Content-Type": "application/x-ndjson"}
+        headers = {**api_headers(alice.token), "Content-Type": "application/x-ndjson"}
         return f"{hub}/api/models/{repo}/commit/main", headers, _slowly(body)
     if kind == "lfs put":
         data = uuid.uuid4().bytes * 4096
@@ -348,7 +339,7 @@ def _slow_upload(hub: str, alice: User, kind: str) -> tuple[str, dict[str, str],
                 "transfers": ["basic"],
                 "objects": [{"oid": oid, "size": len(data)}],
             },
-            headers={**_auth(alice.token), "Content-Type": "application/vnd.git-lfs+json"},
+            headers={**api_headers(alice.token), "Content-Type": "application/vnd.git-lfs+json"},
         )
         assert batch.status_code == 200, batch.text
         action = batch.json()["objects"][0]["actions"]["upload"]
@@ -412,14 +403,14 @@ def test_an_upload_whose_body_is_slow_does_not_hold_the_write_lock(
             made = httpx.post(
                 f"{hub}/api/models/{bobs_repo}/commit/main",
                 content=_ndjson_commit(f"f{i}.txt", b"quick\n"),
-                headers={**_auth(bob.token), "Content-Type": "application/x-ndjson"},
+                headers={**api_headers(bob.token), "Content-Type": "application/x-ndjson"},
                 timeout=30,
             )
             assert made.status_code == 200, made.text
             created = httpx.post(
                 f"{hub}/api/repos/create",
                 json={"name": f"quick-{uuid.uuid4().hex[:8]}", "type": "model"},
-                headers=_auth(bob.token),
+                headers=api_headers(bob.token),
                 timeout=30,
             )
             assert created.status_code == 200, created.text

@@ -17,23 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import iter_route_contexts
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
 
-from modelcommons.server.app import create_app
 from modelcommons.server.deps import READ_ONLY_POSTS, READ_ONLY_REFUSAL, get_principal
+from tests.integration.app_routes import api_headers, endpoints, fill
 from tests.integration.conftest import User, commons_cli
 from tests.integration.jobs import wait_for_job
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # Forms for people without a session: a token signs nobody in there, and they touch no repo.
 ANONYMOUS_FORMS = {"/login", "/signup", "/logout"}
-PARAM = re.compile(r"{(\w+)(?::\w+)?}")
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -52,16 +46,12 @@ def _depends_on_principal(dependant: Any) -> bool:
 def state_changing_routes() -> list[Route]:
     """Every (path, method) of the app but GET/HEAD/OPTIONS, whatever module declares it."""
     found = []
-    for route in iter_route_contexts(create_app().routes):
-        endpoint = route.endpoint
-        if endpoint is None or not route.methods:
-            continue
+    for route, web in endpoints():
         dependant = getattr(route, "dependant", None)  # None for plain Starlette routes
         uses_token = dependant is not None and _depends_on_principal(dependant)
         query = tuple(
             q.name for q in getattr(dependant, "query_params", []) if q.field_info.is_required()
         )
-        web = endpoint.__module__.startswith("modelcommons.web")
         for method in sorted(set(route.methods) - SAFE):
             found.append(Route(route.path, method, uses_token, web, query))
     return found
@@ -99,7 +89,7 @@ class World:
 
     def url(self, path: str) -> str:
         values = self.values(path)
-        return PARAM.sub(lambda m: values[m.group(1)], path)
+        return fill(path, values)
 
     def body(self, path: str) -> dict[str, Any]:
         """A body the route would act on with a write token, so that only the scope refuses."""
@@ -129,7 +119,7 @@ def tune_request(dataset: str) -> dict[str, Any]:
 
 
 def _get(hub: str, path: str, token: str) -> Any:
-    r = httpx.get(hub + path, headers=_auth(token), timeout=30)
+    r = httpx.get(hub + path, headers=api_headers(token), timeout=30)
     assert r.status_code == 200, (path, r.text)
     return r.json()
 
@@ -174,11 +164,11 @@ def world(hub: str, alice: User, admin: User) -> Iterator[World]:
     org = "scoped" + suffix
     commons_cli("org", "create", org, "--owner", alice.name)
     queued = httpx.post(
-        f"{hub}/api/jobs/tune", json=tune_request(dataset), headers=_auth(alice.token)
+        f"{hub}/api/jobs/tune", json=tune_request(dataset), headers=api_headers(alice.token)
     )
     assert queued.status_code == 200, queued.text
     job = queued.json()["id"]
-    httpx.post(f"{hub}/api/jobs/{job}/cancel", headers=_auth(alice.token))
+    httpx.post(f"{hub}/api/jobs/{job}/cancel", headers=api_headers(alice.token))
     wait_for_job(hub, alice.token, job, seconds=60)
     yield World(alice, admin, model, dataset, org, job)
 
@@ -192,7 +182,7 @@ def _csrf(client: httpx.Client) -> str:
 
 
 def _send(client: httpx.Client, world: World, route: Route) -> httpx.Response:
-    url, headers = world.url(route.path), _auth(world.alice.read_token)
+    url, headers = world.url(route.path), api_headers(world.alice.read_token)
     if route.query:
         url += "?" + "&".join(f"{name}=1" for name in route.query)
     if route.web:
@@ -248,7 +238,9 @@ def test_the_read_only_posts_work_with_a_read_token_and_change_nothing(hub: str,
     for path in sorted(READ_ONLY_POSTS):
         url = world.url(path)
         answer = httpx.post(
-            hub + url, json=_read_only_request(world, path), headers=_auth(world.alice.read_token)
+            hub + url,
+            json=_read_only_request(world, path),
+            headers=api_headers(world.alice.read_token),
         )
         expected = 501 if path.startswith("/spaces/") else 200  # no Spaces on this hub
         assert answer.status_code == expected, (path, answer.text)
@@ -257,7 +249,7 @@ def test_the_read_only_posts_work_with_a_read_token_and_change_nothing(hub: str,
 
 def test_a_read_token_gets_no_write_capability(hub: str, world: World):
     """Write capabilities handed out by a GET, or by a listed POST, still need write scope."""
-    reader = _auth(world.alice.read_token)
+    reader = api_headers(world.alice.read_token)
     token = httpx.get(f"{hub}/api/models/{world.model}/xet-write-token/main", headers=reader)
     assert token.status_code == 403, token.text
     batch = {"operation": "upload", "objects": [{"oid": "d" * 64, "size": 1}]}
@@ -275,7 +267,9 @@ def test_the_hf_client_with_a_read_token_reads_but_cannot_unlike(hub: str, world
     assert [p.path for p in reader.get_paths_info(world.model, ["README.md"])] == ["README.md"]
     path = hf_hub_download(world.model, "README.md", token=world.alice.read_token)
     assert Path(path).read_bytes() == b"# scoped\n"
-    like = httpx.post(f"{hub}/api/models/{world.model}/like", headers=_auth(world.alice.token))
+    like = httpx.post(
+        f"{hub}/api/models/{world.model}/like", headers=api_headers(world.alice.token)
+    )
     assert like.status_code == 200, like.text
     try:
         with pytest.raises(HfHubHTTPError) as caught:
@@ -290,7 +284,7 @@ def test_the_hf_client_with_a_read_token_reads_but_cannot_unlike(hub: str, world
 def test_hub_wide_storage_is_for_admins(hub: str, world: World, bob: User):
     assert httpx.get(f"{hub}/api/storage").status_code == 401
     for token in (world.alice.token, bob.read_token):
-        answer = httpx.get(f"{hub}/api/storage", headers=_auth(token))
+        answer = httpx.get(f"{hub}/api/storage", headers=api_headers(token))
         assert answer.status_code == 403, answer.text
         assert "administrators" in answer.json()["error"]
     assert "stored_bytes" in _get(hub, "/api/storage", world.admin.read_token)
