@@ -18,11 +18,11 @@ from tests.integration import pg, web_client
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything here but the browser tests and the fuzzing pass (on a hub of its own)
-    speaks the HF protocol and runs again on PostgreSQL."""
+    """Everything here but the browser tests, the fuzzing pass (on a hub of its own) and the
+    large-data tests (run once) speaks the HF protocol and runs again on PostgreSQL."""
     for item in items:
-        if "/integration/" in str(item.path) and not (
-            item.get_closest_marker("web") or item.get_closest_marker("fuzz")
+        if "/integration/" in str(item.path) and not any(
+            item.get_closest_marker(mark) for mark in ("web", "fuzz", "large")
         ):
             item.add_marker(pytest.mark.protocol)
 
