@@ -1,7 +1,7 @@
 """SQLAlchemy models: the database is the source of truth for names, refs and indexes.
 
 Git objects and large-file bytes live in the content store; everything a request needs to
-find them (refs, the per-commit file index, the objects table) lives here.
+find them (refs, the paged file index, the objects table) lives here.
 """
 
 from __future__ import annotations
@@ -151,36 +151,58 @@ class Commit(Base):
     )
     sha: Mapped[str] = mapped_column(String(40), primary_key=True)
     parents: Mapped[str] = mapped_column(String(200), default="")  # space-separated shas
-    tree_sha: Mapped[str] = mapped_column(String(40))  # root tree (the index has no "" row)
+    tree_sha: Mapped[str] = mapped_column(String(40))  # root git tree
+    index_root: Mapped[str] = mapped_column(String(64))  # root IndexFolder
     author: Mapped[str] = mapped_column(String(96))
     title: Mapped[str] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class FileEntry(Base):
-    """The per-commit file index: what tree, paths-info and resolve read."""
+class IndexFolder(Base):
+    """One version of one folder of a repo: its entries as pages, in name order.
 
-    __tablename__ = "files"
-    __table_args__ = (
-        Index("ix_files_dir", "repo_id", "commit_sha", "dir"),
-        Index("ix_files_oid", "repo_id", "oid"),  # "does this repo hold this git object?"
-        Index("ix_files_xet", "repo_id", "xet_hash"),  # "may this repo's token read this file?"
-        Index("ix_files_lfs", "lfs_sha256", "repo_id"),  # "which repos hold this object?"
-    )
+    The id is a sha256 over the repo id and the pages, so every commit that has this folder
+    unchanged shares the row, and a commit writes rows only for the folders it changed.
+    `pages` holds, per page, [first name, page id, entries, files below, bytes below].
+    """
+
+    __tablename__ = "index_folders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
     repo_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True
+        Integer, ForeignKey("repos.id", ondelete="CASCADE"), index=True
     )
-    commit_sha: Mapped[str] = mapped_column(String(40), primary_key=True)
-    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
-    dir: Mapped[str] = mapped_column(String(1000))  # parent folder, "" at the root
+    pages: Mapped[list[Any]] = mapped_column(JSON)
+    file_count: Mapped[int] = mapped_column(Integer)  # files below, recursively
+    total_bytes: Mapped[int] = mapped_column(BigInteger)  # their sizes, recursively
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndexEntry(Base):
+    """One entry (file or folder) of a folder's page: what tree, paths-info and resolve read.
+
+    A page (up to PAGE_MAX entries, cut where content-defined boundaries fall) is keyed by a
+    sha256 over the repo id and its entries, so an unchanged page is shared by every folder
+    version that holds it; a changed file rewrites one page per folder above it.
+    """
+
+    __tablename__ = "index_entries"
+    __table_args__ = (
+        Index("ix_index_entries_oid", "repo_id", "oid"),  # "does this repo hold this object?"
+        Index("ix_index_entries_lfs", "lfs_sha256", "repo_id"),  # "which repos hold it?"
+    )
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(1000), primary_key=True)  # no "/" in it
+    repo_id: Mapped[int] = mapped_column(Integer, ForeignKey("repos.id", ondelete="CASCADE"))
     kind: Mapped[EntryKind] = mapped_column(String(9))
     oid: Mapped[str] = mapped_column(String(40))  # git blob id (file) or tree id (directory)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     lfs_sha256: Mapped[str | None] = mapped_column(String(64))
     pointer_size: Mapped[int | None] = mapped_column(Integer)
-    xet_hash: Mapped[str | None] = mapped_column(String(64))  # set when stored as Xet
-    last_commit_sha: Mapped[str | None] = mapped_column(String(40))
+    folder_id: Mapped[str | None] = mapped_column(String(64))  # a directory's IndexFolder
+    # The commit that last changed this path (in this repo's history: it is part of the
+    # page's id, so pages are shared along one history, not between unrelated ones).
+    last_commit_sha: Mapped[str] = mapped_column(String(40))
 
 
 class StoredObject(Base):

@@ -1,38 +1,35 @@
 """Making commits: apply operations on a branch head, write git objects, move the ref.
 
-Optimistic concurrency: the new commit is built outside any lock, then the branch moves by
-compare-and-swap. A client that named its parent gets 412 when it lost the race; a client
-that did not is rebased onto the new head and retried, so no writer loses another's commit.
+A commit is first built outside any lock (its blobs, trees and index pages) and the branch
+moves by compare-and-swap. A client that named its parent gets 412 when it lost that race; a
+client that did not is rebuilt on the new head while holding the branch (a row lock on
+PostgreSQL, the write lock on SQLite), so the second attempt cannot lose: every commit lands,
+once, on one linear history, however many arrive together.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import Commit, FileEntry, Repo, utcnow
-from modelcommons.db.vocabulary import EntryKind
+from modelcommons.db.models import Commit, Repo, utcnow
 from modelcommons.errors import (
     ConflictError,
-    EntryNotFoundError,
     InvalidInputError,
     PayloadTooLargeError,
     StaleParentError,
 )
-from modelcommons.hub import cards, evaluations, jobs, lineage, refs, scans
+from modelcommons.hub import cards, evaluations, index, jobs, lineage, refs, scans
 from modelcommons.hub.lfs import find_objects, pointer, unknown_object, validate_oid
 from modelcommons.hub.names import validate_path
 from modelcommons.hub.repos import set_tags
 from modelcommons.storage import get_git
-from modelcommons.storage.git import TreeLeaf
 
-MAX_REBASES = 10
 CARD_PATH = "README.md"
 # Every history page lists 50 titles and every file list one per file, for anyone to read:
 # a 1 MB summary made a repo's history page 50 MB. Git has no limit; these leave room for
@@ -61,17 +58,6 @@ class Delete:
 
 
 Operation = AddFile | AddLfsFile | Delete
-
-
-@dataclass(frozen=True)
-class _Blob:
-    """A file of the new tree: its git blob, and what the index row needs."""
-
-    blob_id: str
-    size: int
-    lfs_sha256: str | None = None
-    pointer_size: int | None = None
-    xet_hash: str | None = None
 
 
 def require_message_size(summary: str, description: str) -> None:
@@ -110,18 +96,18 @@ def require_regular_size(path: str, size: int) -> None:
         )
 
 
-def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob | None]:
-    """Validate operations and write their blobs. Path → blob, or None for a deletion."""
+def _prepare(session: Session, operations: list[Operation]) -> dict[str, index.Change]:
+    """Validate operations and write their blobs. Path → its new file, or a deletion."""
     git = get_git()
     stored = find_objects(
         session, [validate_oid(op.sha256) for op in operations if isinstance(op, AddLfsFile)]
     )
-    changes: dict[str, _Blob | None] = {}
+    changes: dict[str, index.Change] = {}
     for op in operations:
         path = validate_path(op.path.rstrip("/") if isinstance(op, Delete) else op.path)
         if isinstance(op, AddFile):
             require_regular_size(path, len(op.content))
-            changes[path] = _Blob(git.add_blob(op.content), len(op.content))
+            changes[path] = index.NewFile(git.add_blob(op.content), len(op.content))
         elif isinstance(op, AddLfsFile):
             obj = stored.get(op.sha256)
             if obj is None:
@@ -131,140 +117,19 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, _Blob |
                     f"LFS object {op.sha256} has {obj.size} bytes, not {op.size} as announced."
                 )
             data = pointer(op.sha256, obj.size)
-            xet_hash = obj.location if obj.kind == "xet" else None
-            changes[path] = _Blob(git.add_blob(data), obj.size, op.sha256, len(data), xet_hash)
+            changes[path] = index.NewFile(git.add_blob(data), obj.size, op.sha256, len(data))
         else:
-            changes[path + ("/" if op.folder else "")] = None
+            changes[path] = index.DELETE_FOLDER if op.folder else index.DELETE_FILE
     return changes
 
 
-def _ancestors(path: str) -> Iterator[str]:
-    """The folders holding a path, nearest first, ending with the root ("")."""
-    while path:
-        path = path.rpartition("/")[0]
-        yield path
-
-
-class _Tree:
-    """A commit's files with each folder's direct entries, so that every operation costs
-    the depth of its path (a deleted folder, its own size) instead of a scan of all files."""
-
-    def __init__(self, files: dict[str, _Blob]) -> None:
-        self.files: dict[str, _Blob] = {}
-        self.entries: dict[str, set[str]] = {"": set()}
-        for path, blob in files.items():
-            self._link(path)
-            self.files[path] = blob
-
-    def _link(self, path: str) -> None:
-        for folder in _ancestors(path):
-            known = folder in self.entries
-            self.entries.setdefault(folder, set()).add(path)
-            if known:
-                return
-            path = folder
-
-    def _unlink(self, path: str) -> None:
-        for folder in _ancestors(path):
-            entries = self.entries[folder]
-            entries.discard(path)
-            if entries or not folder:
-                return
-            del self.entries[folder]  # git has no empty folders
-            path = folder
-
-    def add(self, path: str, blob: _Blob) -> None:
-        if path in self.entries:
-            raise ConflictError(f"Cannot add file {path}: a folder of that name exists.")
-        clash = next((f for f in _ancestors(path) if f in self.files), None)
-        if clash is not None:
-            raise ConflictError(f"Cannot add file {path}: {clash} is a file.")
-        if path not in self.files:
-            self._link(path)
-        self.files[path] = blob
-
-    def delete_file(self, path: str) -> None:
-        if self.files.pop(path, None) is None:
-            raise EntryNotFoundError(f"A file with this name doesn't exist: {path}")
-        self._unlink(path)
-
-    def delete_folder(self, folder: str) -> None:
-        if folder not in self.entries or not folder:
-            raise EntryNotFoundError(f"A folder with this name doesn't exist: {folder}/")
-        pending = [folder]
-        while pending:
-            for entry in self.entries.pop(pending.pop()):
-                if entry in self.files:
-                    del self.files[entry]
-                else:
-                    pending.append(entry)
-        self._unlink(folder)
-
-
-def _apply(
-    parent_files: dict[str, FileEntry], changes: dict[str, _Blob | None]
-) -> dict[str, _Blob]:
-    tree = _Tree(
-        {
-            path: _Blob(e.oid, e.size, e.lfs_sha256, e.pointer_size, e.xet_hash)
-            for path, e in parent_files.items()
-        }
-    )
-    for path, blob in changes.items():
-        if blob is not None:
-            tree.add(path, blob)
-        elif path.endswith("/"):
-            tree.delete_folder(path.removesuffix("/"))
-        else:
-            tree.delete_file(path)
-    return tree.files
-
-
-def _index_rows(
-    repo: Repo,
-    sha: str,
-    files: dict[str, _Blob],
-    tree_ids: dict[str, str],
-    parent_rows: dict[str, FileEntry],
-) -> list[dict[str, object]]:
-    """One row per file and folder; unchanged ones keep the commit that last touched them."""
-
-    def row(path: str, kind: EntryKind, oid: str, blob: _Blob | None) -> dict[str, object]:
-        before = parent_rows.get(path)
-        unchanged = before is not None and before.oid == oid
-        return {
-            "repo_id": repo.id,
-            "commit_sha": sha,
-            "path": path,
-            "dir": path.rpartition("/")[0],
-            "kind": kind,
-            "oid": oid,
-            "size": blob.size if blob else 0,
-            "lfs_sha256": blob.lfs_sha256 if blob else None,
-            "pointer_size": blob.pointer_size if blob else None,
-            "xet_hash": blob.xet_hash if blob else None,
-            "last_commit_sha": (before.last_commit_sha or sha) if before and unchanged else sha,
-        }
-
-    rows = [row(path, "file", blob.blob_id, blob) for path, blob in files.items()]
-    rows += [row(path, "directory", tree_id, None) for path, tree_id in tree_ids.items() if path]
-    return rows
-
-
-def _all_rows(session: Session, repo: Repo, sha: str | None) -> dict[str, FileEntry]:
-    if sha is None:
-        return {}
-    stmt = select(FileEntry).where(FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha)
-    return {e.path: e for e in session.scalars(stmt)}
-
-
-def _read_card(files: dict[str, _Blob]) -> tuple[cards.CardMetadata, str]:
-    """The card of a commit's files and its text. Parsed before the write transaction:
-    parsing YAML is slow, and nothing should hold the write lock others wait for."""
-    card_blob = files.get(CARD_PATH)
+def _read_card(changes: dict[str, index.Change]) -> tuple[cards.CardMetadata, str]:
+    """The card a commit writes and its text. Parsed before the write transaction: parsing
+    YAML is slow, and nothing should hold the write lock others wait for."""
+    card = changes.get(CARD_PATH)
     text = ""
-    if card_blob is not None and not card_blob.lfs_sha256:
-        text = get_git().blob_data(card_blob.blob_id).decode("utf-8", errors="replace")
+    if isinstance(card, index.NewFile) and not card.lfs_sha256:
+        text = get_git().blob_data(card.blob_id).decode("utf-8", errors="replace")
     return cards.parse_card(text), text
 
 
@@ -292,6 +157,39 @@ class CommitResult:
     parent: str | None
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A commit built on a known head: its git objects are written, its rows are not."""
+
+    head: str | None
+    sha: str
+    tree_id: str
+    built: index.Built
+
+
+def _draft(
+    session: Session, repo: Repo, head: str | None, plan: dict[str, Any], message: str, author: str
+) -> _Draft:
+    """Build the commit on `head`: only the folders and pages the changes touch are read."""
+    parent = session.get(Commit, (repo.id, head)) if head else None
+    git = get_git()
+    built = index.build(
+        session,
+        git,
+        root=parent.index_root if parent else None,
+        tree_id=parent.tree_sha if parent else None,
+        changes=plan,
+    )
+    sha = git.write_commit(
+        tree_id=built.tree_id,
+        parents=[head] if head else [],
+        author=author,
+        message=message,
+        timestamp=int(time.time()),
+    )
+    return _Draft(head, sha, built.tree_id, built)
+
+
 def create_commit(
     repo_id: int,
     *,
@@ -311,59 +209,68 @@ def create_commit(
     require_operation_count(len(operations))
     with read_session() as session:
         changes = _prepare(session, operations)
-    for _attempt in range(MAX_REBASES):
-        with read_session() as session:
-            repo = session.get(Repo, repo_id)
-            assert repo is not None
-            head = None if new_branch else refs.branch_head(session, repo, branch)
-            if parent_commit is not None and parent_commit != head:
-                raise StaleParentError(
-                    f"The branch {branch} moved: its head is {head}, not {parent_commit}. "
-                    "Fetch the new head and try again."
-                )
-            parent_rows = _all_rows(session, repo, head)
-        files = _apply({p: e for p, e in parent_rows.items() if e.kind == "file"}, changes)
-        git = get_git()
-        tree_ids = git.write_trees({p: TreeLeaf(b.blob_id) for p, b in files.items()})
-        message = summary.strip() + ("\n\n" + description.strip() if description.strip() else "")
-        sha = git.write_commit(
-            tree_id=tree_ids[""],
-            parents=[head] if head else [],
-            author=author,
-            message=message + "\n",
-            timestamp=int(time.time()),
-        )
-        on_main = ref == refs.HEADS + refs.DEFAULT_BRANCH
-        card = _read_card(files) if on_main and (CARD_PATH in changes or head is None) else None
+    plan = index.plan(changes)
+    message = summary.strip() + ("\n\n" + description.strip() if description.strip() else "")
+    message += "\n"
+    on_main = ref == refs.HEADS + refs.DEFAULT_BRANCH
+    with read_session() as session:
+        repo = session.get(Repo, repo_id)
+        assert repo is not None
+        head = None if new_branch else refs.branch_head(session, repo, branch)
+        if parent_commit is not None and parent_commit != head:
+            raise StaleParentError(
+                f"The branch {branch} moved: its head is {head}, not {parent_commit}. "
+                "Fetch the new head and try again."
+            )
+        draft = _draft(session, repo, head, plan, message, author)
+    card = _read_card(changes) if on_main and (CARD_PATH in changes or head is None) else None
+    for locked in (False, True):
         with write_session() as session:
             repo = session.get(Repo, repo_id)
             assert repo is not None
-            if not refs.compare_and_swap(session, repo, ref, old=head, new=sha):
+            if locked:
+                # Lost the race: hold the branch and build again on its head, which cannot move
+                # until this transaction ends.
+                head = None if new_branch else refs.lock_branch(session, repo, branch)
+                if card is None and on_main and CARD_PATH in changes:
+                    card = _read_card(changes)
+                draft = _draft(session, repo, head, plan, message, author)
+            if not refs.compare_and_swap(session, repo, ref, old=draft.head, new=draft.sha):
                 session.rollback()
                 if parent_commit is not None:
                     raise StaleParentError(f"The branch {branch} moved while committing; retry.")
+                if new_branch:
+                    raise ConflictError(f"Branch {branch!r} already exists in {repo.repo_id}.")
+                assert not locked, "a held branch cannot move"
                 continue
-            if session.get(Commit, (repo.id, sha)) is None:
-                session.add(
-                    Commit(
-                        repo_id=repo.id,
-                        sha=sha,
-                        parents=head or "",
-                        tree_sha=tree_ids[""],
-                        author=author,
-                        title=summary.strip(),
-                        message=description.strip(),
-                    )
-                )
-                session.execute(
-                    insert(FileEntry), _index_rows(repo, sha, files, tree_ids, parent_rows)
-                )
+            _record(session, repo, draft, author, summary, description)
             if on_main:
                 repo.last_modified = utcnow()
                 if card is not None:
                     _index_card(session, repo, *card)
-            added = [p for p, b in changes.items() if b is not None]
-            job_ids = scans.queue_scans(session, [(p, files[p]) for p in added])
+            added = [(p, c) for p, c in changes.items() if isinstance(c, index.NewFile)]
+            job_ids = scans.queue_scans(session, added)
         jobs.announce(job_ids)
-        return CommitResult(sha=sha, parent=head)
-    raise ConflictError(f"The branch {branch} is too busy; retry the commit.")
+        return CommitResult(sha=draft.sha, parent=draft.head)
+    raise AssertionError("unreachable: the locked attempt always lands")
+
+
+def _record(
+    session: Session, repo: Repo, draft: _Draft, author: str, summary: str, description: str
+) -> None:
+    """The commit's row and its new index rows (none when the same commit exists already)."""
+    if session.get(Commit, (repo.id, draft.sha)) is not None:
+        return
+    root = index.record(session, repo.id, draft.built, draft.sha)
+    session.add(
+        Commit(
+            repo_id=repo.id,
+            sha=draft.sha,
+            parents=draft.head or "",
+            tree_sha=draft.tree_id,
+            index_root=root,
+            author=author,
+            title=summary.strip(),
+            message=description.strip(),
+        )
+    )

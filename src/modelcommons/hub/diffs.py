@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from modelcommons.db.models import FileEntry
+from modelcommons.hub.files import FileEntry
 from modelcommons.storage import get_git
 
 CONTEXT = 3  # lines shown around each change

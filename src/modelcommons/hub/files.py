@@ -1,34 +1,84 @@
-"""Reading the per-commit file index: tree listings, paths-info and single entries.
+"""Reading the paged file index (hub/index.py): tree listings, paths-info and single entries.
 
-Read routes never walk git trees; they read these rows (ARCHITECTURE.md, "Decisions").
+Read routes never walk git trees; they read index rows (ARCHITECTURE.md, "Decisions"), and
+each costs what it returns: the folders on a path, and the pages a listing shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import read_session
-from modelcommons.db.models import FileEntry as FileEntry  # re-exported: edges name it
 from modelcommons.db.models import Ref, Repo, StoredObject
-from modelcommons.errors import EntryNotFoundError
-from modelcommons.hub import refs
+from modelcommons.db.vocabulary import EntryKind
+from modelcommons.errors import EntryNotFoundError, InvalidInputError
+from modelcommons.hub import index, refs
 from modelcommons.hub.accounts import Principal
 from modelcommons.hub.lfs import find_object
-from modelcommons.hub.names import RepoType, escape_like
+from modelcommons.hub.names import RepoType
 from modelcommons.hub.repos import get_repo
 from modelcommons.hub.upload_modes import lfs_patterns
 from modelcommons.storage import get_git
 
 
+@dataclass(frozen=True)
+class FileEntry:
+    """A file or folder of a commit, as listings, paths-info and downloads describe it."""
+
+    path: str
+    kind: EntryKind
+    oid: str  # git blob id (file) or tree id (folder)
+    size: int
+    lfs_sha256: str | None
+    pointer_size: int | None
+    xet_hash: str | None  # set when the file's bytes are stored as Xet
+    last_commit_sha: str | None
+
+    @property
+    def dir(self) -> str:
+        return self.path.rpartition("/")[0]
+
+
+def _entries(session: Session, found: Sequence[tuple[str, index.Row]]) -> list[FileEntry]:
+    """Index rows → entries, with the Xet hash of each large file (one query for them all)."""
+    shas = {row.lfs_sha256 for _, row in found if row.lfs_sha256}
+    xet: dict[str, str] = {}
+    ordered = sorted(shas)
+    for start in range(0, len(ordered), _PATHS_PER_QUERY):
+        chunk = ordered[start : start + _PATHS_PER_QUERY]
+        stmt = select(StoredObject.sha256, StoredObject.location).where(
+            StoredObject.sha256.in_(chunk), StoredObject.kind == "xet"
+        )
+        xet.update(session.execute(stmt).tuples().all())  # a Result has keys(): not a mapping
+    return [
+        FileEntry(
+            path,
+            row.kind,
+            row.oid,
+            row.size,
+            row.lfs_sha256,
+            row.pointer_size,
+            xet.get(row.lfs_sha256) if row.lfs_sha256 else None,
+            row.last_commit_sha,
+        )
+        for path, row in found
+    ]
+
+
+# Paths looked up per query: databases bound the number of parameters in one statement.
+_PATHS_PER_QUERY = 500
+
+
 def get_entry(session: Session, repo: Repo, sha: str, path: str) -> FileEntry:
-    entry = session.get(FileEntry, (repo.id, sha, path))
-    if entry is None:
+    row = index.find(session, index.root_of(session, repo.id, sha), path) if path else None
+    if row is None:
         raise EntryNotFoundError(f"{path} does not exist in {repo.repo_id} at {sha}.", commit=sha)
-    return entry
+    return _entries(session, [(path, row)])[0]
 
 
 def get_file(session: Session, repo: Repo, sha: str, path: str) -> FileEntry:
@@ -36,6 +86,18 @@ def get_file(session: Session, repo: Repo, sha: str, path: str) -> FileEntry:
     if entry.kind != "file":
         raise EntryNotFoundError(f"{path} is a folder in {repo.repo_id}, not a file.", commit=sha)
     return entry
+
+
+def _folder_id(session: Session, repo: Repo, sha: str, path: str) -> str:
+    root = index.root_of(session, repo.id, sha)
+    if not path:
+        return root
+    row = index.find(session, root, path)
+    if row is None:
+        raise EntryNotFoundError(f"{path} does not exist in {repo.repo_id} at {sha}.", commit=sha)
+    if row.kind != "directory" or row.folder_id is None:
+        raise EntryNotFoundError(f"{path} is a file, not a folder.", commit=sha)
+    return row.folder_id
 
 
 def list_tree(
@@ -48,47 +110,63 @@ def list_tree(
     after: str | None = None,
     limit: int = 1000,
 ) -> list[FileEntry]:
-    """Entries under `path` ('' = root) in path order, paginated by the last path seen."""
+    """Entries under `path` ('' = root), a page of `limit` from right after the path `after`.
+
+    Each folder lists in name order; recursively, a folder's contents follow it.
+    """
     path = path.strip("/")
-    if path:
-        folder = get_entry(session, repo, sha, path)
-        if folder.kind != "directory":
-            raise EntryNotFoundError(f"{path} is a file, not a folder.", commit=sha)
-    stmt = select(FileEntry).where(FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha)
-    if recursive and path:
-        stmt = stmt.where(
-            or_(FileEntry.dir == path, FileEntry.dir.like(escape_like(path) + "/%", escape="\\"))
-        )
-    elif not recursive:
-        stmt = stmt.where(FileEntry.dir == path)
+    folder = _folder_id(session, repo, sha, path)
+    prefix = path + "/" if path else ""
+    resume = None
     if after is not None:
-        stmt = stmt.where(FileEntry.path > after)
-    return list(session.scalars(stmt.order_by(FileEntry.path).limit(limit)))
+        if not after.startswith(prefix) or after == prefix:
+            raise InvalidInputError(f"The cursor does not belong to a listing of {path or '/'}.")
+        resume = after.removeprefix(prefix).split("/")
+        if not recursive and len(resume) > 1:
+            raise InvalidInputError(f"The cursor does not belong to a listing of {path or '/'}.")
+    walked = index.walk(session, folder, prefix, recursive=recursive, after=resume)
+    return _entries(session, list(islice(walked, limit)))
 
 
-# Paths looked up per query: databases bound the number of parameters in one statement.
-_PATHS_PER_QUERY = 500
+def iter_files(session: Session, repo: Repo, sha: str, *, batch: int = 1000) -> Iterator[FileEntry]:
+    """Every file (not folder) of a commit, in listing order, read a batch at a time."""
+    walked = (
+        item
+        for item in index.walk(session, index.root_of(session, repo.id, sha), "", recursive=True)
+        if item[1].kind == "file"
+    )
+    while chunk := list(islice(walked, batch)):
+        yield from _entries(session, chunk)
+
+
+def folder_counts(session: Session, repo: Repo, sha: str, path: str = "") -> tuple[int, int]:
+    """(files, bytes) below a folder, recursively, as its index row keeps them."""
+    folder = index.get_folder(session, _folder_id(session, repo, sha, path.strip("/")))
+    return folder.file_count, folder.total_bytes
 
 
 def paths_info(session: Session, repo: Repo, sha: str, paths: Sequence[str]) -> list[FileEntry]:
     """Entries for the given paths that exist; missing ones are left out, as the Hub does."""
     wanted = sorted({p.strip("/") for p in paths if p.strip("/")})
-    found: list[FileEntry] = []
-    for start in range(0, len(wanted), _PATHS_PER_QUERY):
-        chunk = wanted[start : start + _PATHS_PER_QUERY]
-        stmt = select(FileEntry).where(
-            FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha, FileEntry.path.in_(chunk)
-        )
-        found.extend(session.scalars(stmt))
-    return sorted(found, key=lambda entry: entry.path)
+    found = index.find_many(session, index.root_of(session, repo.id, sha), wanted)
+    return _entries(session, sorted(found.items()))
 
 
 def files_at(session: Session, repo: Repo, sha: str) -> dict[str, FileEntry]:
-    """Every file (not folder) of a commit, by path."""
-    stmt = select(FileEntry).where(
-        FileEntry.repo_id == repo.id, FileEntry.commit_sha == sha, FileEntry.kind == "file"
-    )
-    return {e.path: e for e in session.scalars(stmt)}
+    """Every file (not folder) of a commit, by path: for whole-repo work, not for requests."""
+    return {e.path: e for e in iter_files(session, repo, sha)}
+
+
+def changed_files(
+    session: Session, repo: Repo, before: str | None, after: str
+) -> dict[str, tuple[FileEntry | None, FileEntry | None]]:
+    """The files that differ between two commits, (old, new) by path; reads only the folders
+    and pages that differ."""
+    old_root = index.root_of(session, repo.id, before) if before else None
+    changed = list(index.diff(session, old_root, index.root_of(session, repo.id, after)))
+    olds = {e.path: e for e in _entries(session, [(p, a) for p, a, _ in changed if a])}
+    news = {e.path: e for e in _entries(session, [(p, b) for p, _, b in changed if b])}
+    return {path: (olds.get(path), news.get(path)) for path, _, _ in changed}
 
 
 def main_files(
@@ -106,14 +184,12 @@ def main_files(
     files: dict[int, tuple[str, list[FileEntry]]] = {}
     listed = 0
     for count, repo in enumerate(repos):
-        if listed >= max_files:
-            return repos[:count], files
         if repo.id in heads:
-            files[repo.id] = (
-                heads[repo.id],
-                list(files_at(session, repo, heads[repo.id]).values()),
-            )
-            listed += len(files[repo.id][1])
+            total = index.get_folder(session, index.root_of(session, repo.id, heads[repo.id]))
+            if count and listed + total.file_count > max_files:
+                return repos[:count], files
+            files[repo.id] = (heads[repo.id], list(iter_files(session, repo, heads[repo.id])))
+            listed += total.file_count
     return repos, files
 
 
@@ -143,7 +219,7 @@ def resolve_file(
 
 @dataclass(frozen=True)
 class BranchFiles:
-    """A branch's head commit, its files by path, and the LFS patterns of its .gitattributes."""
+    """A branch's head commit, its entries for some paths, and its .gitattributes' LFS patterns."""
 
     sha: str
     files: dict[str, FileEntry]
@@ -151,14 +227,15 @@ class BranchFiles:
 
 
 def branch_files(
-    principal: Principal, repo_type: RepoType, repo_id: str, branch: str
+    principal: Principal, repo_type: RepoType, repo_id: str, branch: str, paths: Sequence[str]
 ) -> BranchFiles:
-    """What a preupload is answered from, for a writer; the .gitattributes is read from the
-    store after the transaction ends."""
+    """What a preupload is answered from, for a writer: the branch's entries for the paths
+    asked about (not its every file); the .gitattributes is read after the transaction ends."""
     with read_session() as session:
         repo = get_repo(session, principal, repo_type, repo_id, need="write")
         sha = refs.branch_head(session, repo, branch)
-        current = files_at(session, repo, sha)
+        found = paths_info(session, repo, sha, [*paths, ".gitattributes"])
+    current = {e.path: e for e in found if e.kind == "file"}
     attributes = current.get(".gitattributes")
     patterns = (
         lfs_patterns(get_git().blob_data(attributes.oid).decode(errors="replace"))

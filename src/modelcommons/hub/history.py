@@ -40,7 +40,8 @@ def commit_changes(
     if commit is None:
         raise RevisionNotFoundError(f"No commit {sha} in {repo.repo_id}.")
     parent = commit.parents.split()[0] if commit.parents else None
-    before = files.files_at(session, repo, parent) if parent else {}
-    after = files.files_at(session, repo, sha)
+    changed = files.changed_files(session, repo, parent, sha)
+    before = {path: old for path, (old, _) in changed.items() if old is not None}
+    after = {path: new for path, (_, new) in changed.items() if new is not None}
     changes = changes_between(before, after, max_lines=max_lines, max_file_bytes=max_file_bytes)
     return CommitChanges(commit, parent, changes)

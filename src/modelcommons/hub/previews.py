@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.models import FileEntry
 from modelcommons.errors import InvalidInputError
 from modelcommons.hub import objects
+from modelcommons.hub.files import FileEntry
 from modelcommons.hub.lfs import find_object
 from modelcommons.hub.parquet_preview import preview_parquet
 from modelcommons.hub.tables import MAX_COLUMNS, Table, cell, narrow

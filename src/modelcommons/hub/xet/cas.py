@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
 from modelcommons.db.models import (
-    FileEntry,
+    IndexEntry,
     StoredObject,
     XetDedupChunk,
     XetFile,
@@ -28,6 +28,7 @@ from modelcommons.db.models import (
     XetXorb,
 )
 from modelcommons.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from modelcommons.hub.gc_notes import note_named
 from modelcommons.hub.lfs import Uploader, record_uploads
 from modelcommons.hub.xet import format
 from modelcommons.storage import get_store
@@ -270,6 +271,8 @@ def dedup_shard(chunk_hex: str) -> bytes | None:
             )
             for x in session.scalars(select(XetXorb).where(XetXorb.hash.in_(wanted)))
         ]
+    # The client may register a shard naming these xorbs minutes later: spare them till then.
+    note_named(get_store(), xorbs=wanted)
     now = int(time.time())
     return format.write_dedup_shard(
         xorbs, secrets.token_bytes(32), expires=now + DEDUP_SHARD_TTL, now=now
@@ -282,14 +285,15 @@ def find_xorb(session: Session, hash_hex: str) -> XetXorb | None:
 
 def repo_file(session: Session, repo_id: int, file_hex: str) -> XetFile:
     """A Xet file that some commit of the repo holds (a token reads its own repo's files)."""
-    held = session.scalar(
-        select(FileEntry.path)
-        .where(FileEntry.repo_id == repo_id, FileEntry.xet_hash == file_hex)
+    file = session.get(XetFile, file_hex)
+    held = file is not None and session.scalar(
+        select(IndexEntry.lfs_sha256)
+        .where(IndexEntry.lfs_sha256 == file.sha256, IndexEntry.repo_id == repo_id)
         .limit(1)
     )
-    if held is None:
+    if file is None or not held:
         raise NotFoundError(f"No file {file_hex} in the repo this token is for.")
-    return get_file(session, file_hex)
+    return file
 
 
 def get_file(session: Session, file_hex: str) -> XetFile:

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import FileEntry, Job, StoredObject, XetFile
+from modelcommons.db.models import Job, StoredObject, XetFile
 from modelcommons.errors import NotFoundError
 from modelcommons.hub import jobs
 from modelcommons.hub.xet import cas
@@ -86,9 +86,6 @@ def convert(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         obj = session.get(StoredObject, sha256)
         assert obj is not None
         blob_key, obj.kind, obj.location = obj.location, "xet", file_hash
-        session.execute(
-            update(FileEntry).where(FileEntry.lfs_sha256 == sha256).values(xet_hash=file_hash)
-        )
     store.delete(blob_key)
     seconds = time.perf_counter() - started
     rate = stored.size / seconds / 1e6 if seconds else 0.0
