@@ -145,8 +145,11 @@ def _pages(items: list[Item]) -> Iterator[list[Item]]:
 
 
 def _convert_repo(connection: sa.Connection, repo_id: int) -> None:
+    # Oldest first, so a folder or page many commits share is dated by the first of them.
     shas = connection.execute(
-        sa.select(commits.c.sha, commits.c.created_at).where(commits.c.repo_id == repo_id)
+        sa.select(commits.c.sha, commits.c.created_at)
+        .where(commits.c.repo_id == repo_id)
+        .order_by(commits.c.created_at, commits.c.sha)
     ).all()
     for sha, created_at in shas:
         rows = connection.execute(
