@@ -303,19 +303,29 @@ DELETE_FILE, DELETE_FOLDER = _Delete(False), _Delete(True)
 Change = NewFile | _Delete
 
 
+# In a plan, the key under which a folder's changes say that what stood at its name is
+# removed first ("delete folder a/, then add a/x" replaces the folder): no path part is "".
+REPLACED = ""
+
+
 def plan(changes: dict[str, Change]) -> dict[str, Any]:
-    """Changes by path → a nested map, folder name → its changes, leaf name → its change."""
+    """Changes by path, in the order the commit lists them → a nested map: folder name → its
+    changes, leaf name → its change. Later operations on a path win, as if applied in turn."""
     root: dict[str, Any] = {}
     for path, change in changes.items():
         *folders, name = path.split("/")
         node = root
         for folder in folders:
             child = node.setdefault(folder, {})
-            if not isinstance(child, dict):  # "a" changed as a file and "a/b" too
-                raise ConflictError(f"Cannot change {path}: {folder} is changed as a file.")
+            if isinstance(child, NewFile):
+                raise ConflictError(f"Cannot add file {path}: {folder} is a file.")
+            if isinstance(child, _Delete):  # deleted, then written into: replaced
+                child = node[folder] = {REPLACED: child}
             node = child
-        if isinstance(node.get(name), dict):
-            raise ConflictError(f"Cannot change {path}: it holds other changed paths.")
+        if isinstance(node.get(name), dict) and change != DELETE_FOLDER:
+            if change == DELETE_FILE:
+                raise EntryNotFoundError(f"A file with this name doesn't exist: {path}")
+            raise ConflictError(f"Cannot add file {path}: a folder of that name exists.")
         node[name] = change
     return root
 
@@ -432,6 +442,17 @@ class _Builder:
                 raise EntryNotFoundError(f"A {what} with this name doesn't exist: {where}{suffix}")
             return None
         # A sub-folder with changes below it.
+        replaced = change.get(REPLACED)
+        if replaced is not None:
+            kind = "directory" if replaced.folder else "file"
+            if before is None or before.kind != kind:
+                what = "folder" if replaced.folder else "file"
+                suffix = "/" if replaced.folder else ""
+                raise EntryNotFoundError(f"A {what} with this name doesn't exist: {where}{suffix}")
+            change = {key: sub for key, sub in change.items() if key != REPLACED}
+            before = None  # the new folder starts empty
+            if not change:
+                return None
         if before is not None and before.kind == "file":
             added = _first_added(change, where)
             if added is not None:
@@ -589,12 +610,13 @@ class _Recorder:
 
 def _insert_ignoring_duplicates(session: Session, model: Any) -> Any:
     """A concurrent commit may have stored the same page a moment ago: ids are contents."""
+    table = model.__table__  # a Core insert: one executemany, not the ORM's batches
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing()
-    return insert(model)
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
 
 
 def record(session: Session, repo_id: int, built: Built, sha: str) -> str:
