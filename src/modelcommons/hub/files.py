@@ -152,11 +152,6 @@ def paths_info(session: Session, repo: Repo, sha: str, paths: Sequence[str]) -> 
     return _entries(session, sorted(found.items()))
 
 
-def files_at(session: Session, repo: Repo, sha: str) -> dict[str, FileEntry]:
-    """Every file (not folder) of a commit, by path: for whole-repo work, not for requests."""
-    return {e.path: e for e in iter_files(session, repo, sha)}
-
-
 def changed_files(
     session: Session, repo: Repo, before: str | None, after: str
 ) -> dict[str, tuple[FileEntry | None, FileEntry | None]]:
