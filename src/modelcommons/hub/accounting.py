@@ -8,6 +8,8 @@ bound on what deleting it alone would free; the hub's figures have no such overl
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,6 +71,23 @@ def repo_stats(session: Session, repo: Repo) -> StorageStats:
         xet_files=len(xet),
         xorbs=xorb_count,
     )
+
+
+# Figures kept per repo and state of its refs: a repo's page shows them on every view, they
+# read every file the repo ever held, and they change only when a ref moves.
+_RECENT_STATS: OrderedDict[tuple[int, tuple[str, ...]], StorageStats] = OrderedDict()
+_RECENT_STATS_KEPT = 512
+
+
+def repo_stats_at(session: Session, repo: Repo, heads: Iterable[str]) -> StorageStats:
+    """`repo_stats` for a repo whose refs point at `heads`, computed once per such state."""
+    key = (repo.id, tuple(sorted(heads)))
+    found = _RECENT_STATS.get(key)
+    if found is None:
+        found = _RECENT_STATS[key] = repo_stats(session, repo)
+        while len(_RECENT_STATS) > _RECENT_STATS_KEPT:
+            _RECENT_STATS.popitem(last=False)
+    return found
 
 
 def hub_stats(session: Session) -> StorageStats:

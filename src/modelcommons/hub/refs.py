@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Integer, String, cast, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,19 +126,59 @@ def delete_tag(session: Session, repo: Repo, tag: str) -> None:
     _delete_ref(session, repo, TAGS + tag.removeprefix(TAGS), "Tag")
 
 
-def commit_history(session: Session, repo: Repo, head: str) -> list[Commit]:
-    """Commits reachable from `head`, newest first (depth-first along first parents)."""
-    rows = {c.sha: c for c in session.scalars(select(Commit).where(Commit.repo_id == repo.id))}
+# Commits one query reads along a chain of first parents: a page of history is a few
+# queries, whatever the length of the repo's history.
+_CHAIN_BATCH = 200
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a branch's history, and whether more commits follow it."""
+
+    commits: list[Commit]
+    more: bool
+
+
+def _first_parents(session: Session, repo: Repo, sha: str, count: int) -> dict[str, Commit]:
+    """`sha` and up to `count - 1` of its first parents, in one recursive query."""
+    step = cast(func.substr(Commit.parents, 1, 40), String(40))
+    chain = select(
+        cast(literal(sha), String(40)).label("sha"), cast(literal(1), Integer).label("depth")
+    ).cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(step, chain.c.depth + 1).where(
+            Commit.repo_id == repo.id,
+            Commit.sha == chain.c.sha,
+            Commit.parents != "",
+            chain.c.depth < count,
+        )
+    )
+    rows = select(Commit).join(chain, Commit.sha == chain.c.sha).where(Commit.repo_id == repo.id)
+    return {c.sha: c for c in session.scalars(rows)}
+
+
+def commit_history(
+    session: Session, repo: Repo, head: str, *, skip: int = 0, limit: int = 100
+) -> HistoryPage:
+    """Commits reachable from `head`, newest first (depth-first along first parents), from
+    the `skip`th on. Parents are read a chain at a time as the walk reaches them, so a page
+    costs the commits up to its end, not the repo's whole history."""
+    wanted = skip + limit + 1  # one more than the page tells whether another follows
+    rows: dict[str, Commit] = {}
     seen: set[str] = set()
-    stack, history = [head], []
-    while stack:
+    stack, walked = [head], list[Commit]()
+    while stack and len(walked) < wanted:
         sha = stack.pop()
-        if sha in seen or sha not in rows:
+        if sha in seen:
             continue
+        if sha not in rows:
+            rows.update(_first_parents(session, repo, sha, min(wanted - len(walked), _CHAIN_BATCH)))
+            if sha not in rows:
+                continue
         seen.add(sha)
-        history.append(rows[sha])
+        walked.append(rows[sha])
         stack.extend(reversed(rows[sha].parents.split()))
-    return history
+    return HistoryPage(walked[skip : skip + limit], len(walked) > skip + limit)
 
 
 def holds_git_object(session: Session, repo: Repo, sha: str) -> bool:

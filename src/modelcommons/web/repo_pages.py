@@ -122,7 +122,8 @@ def _repo_page(
     down = lineage.descendants(session, principal, view.repo, depth=1)
     results = evaluations.model_evaluations(session, principal, view.repo)
     license_check = lineage.license_check_for(session, principal, view.repo)
-    storage = accounting.repo_stats(session, view.repo)
+    heads = [r.target for r in view.branches + view.tags]
+    storage = accounting.repo_stats_at(session, view.repo, heads)
     return render(
         request,
         "repo.html",
@@ -224,17 +225,18 @@ def _commits_page(
 ) -> HTMLResponse:
     page = whole_number(request.query_params.get("p", "0"), what="The page number")
     view = browsing.open_repo(session, principal, at.type, at.id, rev)
-    commits = refs.commit_history(session, view.repo, view.sha)
-    shown = commits[page * COMMITS_PER_PAGE : (page + 1) * COMMITS_PER_PAGE]
+    found = refs.commit_history(
+        session, view.repo, view.sha, skip=page * COMMITS_PER_PAGE, limit=COMMITS_PER_PAGE
+    )
     return render(
         request,
         "commits.html",
         {
             **view.as_context(),
             "tab": "history",
-            "commits": shown,
+            "commits": found.commits,
             "page": page,
-            "more": (page + 1) * COMMITS_PER_PAGE < len(commits),
+            "more": found.more,
         },
     )
 

@@ -66,11 +66,10 @@ def list_commits(
     formatted = "formatted" in request.query_params.getlist("expand[]")
     found = get_repo(session, principal, repo.type, repo.id)
     head = hub_refs.resolve_revision(session, found, decoded(rev))
-    history = hub_refs.commit_history(session, found, head)
-    page = history[p * limit : (p + 1) * limit]
-    if (p + 1) * limit < len(history):
+    page = hub_refs.commit_history(session, found, head, skip=p * limit, limit=limit)
+    if page.more:
         response.headers["Link"] = next_link(request, base, p=p + 1)
-    return [shapes.commit_entry(c, formatted=formatted) for c in page]
+    return [shapes.commit_entry(c, formatted=formatted) for c in page.commits]
 
 
 @router.post(REPO + "/branch/{branch}")
