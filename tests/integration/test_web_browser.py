@@ -367,3 +367,39 @@ def test_lineage_license_badge_and_leaderboard_in_the_browser(
     assert board.get_by_role("link", name=mit_child).is_visible()
     assert board.get_by_text("self-reported").is_visible()
     session.shoot("leaderboard")
+
+
+def test_file_browser_pages_a_big_folder(session: Session, hub: str, alice: User) -> None:
+    """A folder of 450 files is three pages of at most 200 rows, linked by signed cursors."""
+    from huggingface_hub import CommitOperationAdd
+
+    rid = f"{alice.name}/{_name('wide-')}"
+    api = HfApi(endpoint=hub, token=alice.token)
+    api.create_repo(rid)
+    names = [f"w/f{i:03d}.txt" for i in range(450)]
+    api.create_commit(rid, operations=[CommitOperationAdd(n, n.encode()) for n in names],
+                      commit_message="450 files")  # fmt: skip
+
+    page = session.go(f"/{rid}/tree/main/w")
+    shown: list[str] = []
+    for first, last in ((1, 200), (201, 400), (401, 450)):
+        pager = page.get_by_role("navigation", name="Pages of this folder")
+        assert pager.get_by_text(f"Entries {first}–{last}").is_visible()
+        rows = page.get_by_role("table").get_by_role("link", name=re.compile(r"^f\d{3}\.txt$"))
+        assert rows.count() == last - first + 1
+        shown += rows.all_inner_texts()
+        if last == 450:
+            break
+        if first == 201:
+            session.shoot("tree-paged")
+        pager.get_by_role("link", name="Next page →").click()
+        page.wait_for_url(re.compile(r".*\?cursor=.*"))
+    assert shown == [n.removeprefix("w/") for n in names]
+    assert pager.get_by_role("link", name="Next page →").count() == 0
+    pager.get_by_role("link", name="← First page").click()
+    page.wait_for_url(f"**/{rid}/tree/main/w")
+    pager = page.get_by_role("navigation", name="Pages of this folder")
+    assert pager.get_by_text("Entries 1–200").is_visible()
+    # A cursor the hub never issued is a clear 400 page, not a silent restart.
+    page = session.go(f"/{rid}/tree/main/w?cursor=f199.txt", status=400)
+    assert "not issued for this listing" in page.content()

@@ -16,6 +16,7 @@ from modelcommons.hub import (
     accounting,
     browsing,
     cards,
+    cursors,
     evaluations,
     files,
     history,
@@ -43,6 +44,7 @@ from modelcommons.web.snippets import snippets_for
 router = APIRouter(include_in_schema=False)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 COMMITS_PER_PAGE = 50
+TREE_PAGE = 200  # entries on one page of the file browser
 
 
 @dataclass(frozen=True)
@@ -157,22 +159,34 @@ def _breadcrumbs(path: str) -> list[tuple[str, str]]:
 def _tree_page(
     request: Request, principal: Principal, at: RepoAddress, rev: str, path: str, session: Session
 ) -> HTMLResponse:
+    """One page of a folder, in the index's name order; its next page is a signed cursor."""
     view = browsing.open_repo(session, principal, at.type, at.id, rev)
-    entries = files.list_tree(session, view.repo, view.sha, path=path, limit=5000)
-    commits = history.commits_by_sha(
-        session, view.repo, {e.last_commit_sha for e in entries if e.last_commit_sha}
+    listing = cursors.Listing(view.repo.id, path.strip("/"), recursive=False)
+    token = request.query_params.get("cursor")
+    start = cursors.read(listing, token) if token is not None else cursors.START
+    # One entry more than the page tells whether there is a next one.
+    entries = files.list_tree(
+        session, view.repo, view.sha, path=listing.path, after=start.after, limit=TREE_PAGE + 1
     )
-    entries.sort(key=lambda e: (e.kind != "directory", e.path.lower()))
+    page = entries[:TREE_PAGE]
+    following = start.then(page[-1].path, len(page)) if len(entries) > TREE_PAGE else None
+    commits = history.commits_by_sha(
+        session, view.repo, {e.last_commit_sha for e in page if e.last_commit_sha}
+    )
     return render(
         request,
         "tree.html",
         {
             **view.as_context(),
             "tab": "files",
-            "path": path,
-            "crumbs": _breadcrumbs(path),
-            "entries": entries,
+            "path": listing.path,
+            "crumbs": _breadcrumbs(listing.path),
+            "entries": page,
             "commits": commits,
+            "counts": files.folder_counts(session, view.repo, view.sha, listing.path),
+            "shown": start.shown,
+            "paged": start.after is not None,
+            "next_cursor": cursors.issue(listing, following) if following else None,
         },
     )
 
