@@ -10,6 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 CHUNK = 1024 * 1024
 STALE_STAGING_SECONDS = 24 * 3600
@@ -23,6 +24,15 @@ def sweep_staging(folder: Path, max_age: float = STALE_STAGING_SECONDS) -> None:
         with contextlib.suppress(OSError):
             if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink()
+
+
+class StoredKey(NamedTuple):
+    """One object as a listing sees it: its key, when it was last written or touched (Unix
+    time) and its size."""
+
+    key: str
+    modified: float
+    size: int
 
 
 class ContentStore(ABC):
@@ -49,6 +59,21 @@ class ContentStore(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def iter_keys(self, prefix: str) -> Iterator[StoredKey]:
+        """Every object whose key starts with `prefix` (staging files are not objects)."""
+
+    @abstractmethod
+    def touch(self, key: str) -> bool:
+        """Mark the object as written now (garbage collection spares what is younger than
+        its grace period). Returns False when there is no such object."""
+
+    @abstractmethod
+    def delete_stale(self, key: str, before: float) -> bool:
+        """Delete the object unless it was written or touched at or after `before`; returns
+        whether it went. Garbage collection's last check, as close to the delete as the store
+        allows, so that a writer reusing the object meanwhile keeps it."""
 
     def local_path(self, key: str) -> Path | None:
         """The object's path on local disk, when the store has one (lets the server sendfile)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelcommons.storage.base import CHUNK, ContentStore, sweep_staging
+from modelcommons.storage.base import CHUNK, ContentStore, StoredKey, sweep_staging
 
 
 class FileSystemStore(ContentStore):
@@ -61,3 +63,47 @@ class FileSystemStore(ContentStore):
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    def iter_keys(self, prefix: str) -> Iterator[StoredKey]:
+        folder, _, start = prefix.rpartition("/")
+        base = self._path(folder) if folder else self.root
+        yield from self._walk(base, folder + "/" if folder else "", start)
+
+    def _walk(self, folder: Path, key_prefix: str, start: str) -> Iterator[StoredKey]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if not entry.name.startswith(start) or folder == self.root and entry.name == ".staging":
+                continue
+            key = key_prefix + entry.name
+            with contextlib.suppress(FileNotFoundError):  # removed while we list
+                if entry.is_dir(follow_symlinks=False):
+                    yield from self._walk(Path(entry.path), key + "/", "")
+                elif entry.is_file(follow_symlinks=False):
+                    stat = entry.stat()
+                    yield StoredKey(key, stat.st_mtime, stat.st_size)
+
+    def touch(self, key: str) -> bool:
+        try:
+            os.utime(self._path(key))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def delete_stale(self, key: str, before: float) -> bool:
+        """Move the object aside first, then look at its time: a writer that touches it
+        before the move makes it young (it comes back), one that comes after finds no object
+        and writes it again, so no reuse is lost between the look and the delete."""
+        path = self._path(key)
+        aside = self._staging / f"gc-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        if aside.stat().st_mtime >= before:
+            os.replace(aside, path)  # equal content by key, whoever wrote it meanwhile
+            return False
+        aside.unlink()
+        return True

@@ -28,15 +28,21 @@ class TreeLeaf:
     mode: int = stat.S_IFREG | 0o644
 
 
+# zlib level of loose objects, git's own default (core.looseCompression = 1): a folder of
+# 100,000 files is a 2.4 MB tree, rewritten on every change to it.
+LOOSE_COMPRESSION = 1
+
+
 class GitObjects:
     def __init__(self, store: ContentStore) -> None:
         self.store = store
 
     def add(self, obj: ShaFile) -> str:
         sha = obj.id.decode()
-        key = git_key(sha)
-        if not self.store.exists(key):
-            self.store.put_bytes(key, obj.as_legacy_object())
+        # An object stored before is touched, not skipped: it may be unreachable garbage this
+        # commit is about to reach again, and the touch keeps the collector off it.
+        if not self.store.touch(git_key(sha)):
+            self.store.put_bytes(git_key(sha), obj.as_legacy_object(LOOSE_COMPRESSION))
         return sha
 
     def get(self, sha: str) -> ShaFile:
@@ -47,38 +53,31 @@ class GitObjects:
 
     def add_blobs(self, contents: Sequence[bytes]) -> list[str]:
         """Store many blobs, their ids in order. The store's round trips (two per object on
-        S3) are the cost of a commit of many small files, so they run in parallel."""
-        blobs = [Blob.from_string(data) for data in contents]
-        unique = list({blob.id: blob for blob in blobs}.values())
+        S3) are the cost of a commit of many small files, so they run in parallel; each git
+        object lives only while it is written."""
         with ThreadPoolExecutor(max_workers=PARALLEL_PUTS) as pool:
-            list(pool.map(self.add, unique))
-        return [blob.id.decode() for blob in blobs]
+            return list(pool.map(self.add_blob, contents))
 
     def blob_data(self, sha: str) -> bytes:
         obj = self.get(sha)
         assert isinstance(obj, Blob)
         return obj.as_raw_string()
 
-    def write_trees(self, files: dict[str, TreeLeaf]) -> dict[str, str]:
-        """Write the trees for a flat path → leaf map. Returns folder path → tree id ("" = root)."""
-        children: dict[str, dict[str, tuple[int, str]]] = {"": {}}
-        for path, leaf in files.items():
-            parts = path.split("/")
-            for depth in range(1, len(parts)):
-                children.setdefault("/".join(parts[:depth]), {})
-            parent = "/".join(parts[:-1])
-            children[parent][parts[-1]] = (leaf.mode, leaf.blob_id)
-        tree_ids: dict[str, str] = {}
-        # Deepest folders first, so each parent sees its children's ids.
-        for folder in sorted(children, key=lambda p: p.count("/") + (p != ""), reverse=True):
-            tree = Tree()
-            for name, (mode, sha) in children[folder].items():
-                tree.add(name.encode(), mode, ObjectID(sha.encode()))
-            tree_ids[folder] = self.add(tree)
-            if folder:
-                parent, _, name = folder.rpartition("/")
-                children[parent][name] = (stat.S_IFDIR, tree_ids[folder])
-        return tree_ids
+    def edit_tree(self, tree_id: str | None, edits: dict[str, TreeLeaf | None]) -> str | None:
+        """Write the tree `tree_id` (None: an empty one) with entries set (a leaf; a folder's
+        leaf has mode S_IFDIR) or removed (None). None, and nothing written, when no entry is
+        left (git has no empty folders; `empty_tree` writes an empty root)."""
+        tree = self.get(tree_id) if tree_id else Tree()
+        assert isinstance(tree, Tree)
+        for name, leaf in edits.items():
+            if leaf is None:
+                del tree[name.encode()]
+            else:
+                tree[name.encode()] = (leaf.mode, ObjectID(leaf.blob_id.encode()))
+        return self.add(tree) if len(tree) else None
+
+    def empty_tree(self) -> str:
+        return self.add(Tree())
 
     def write_commit(
         self,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from modelcommons.storage.base import CHUNK, ContentStore, sweep_staging
+from modelcommons.errors import UnavailableError
+from modelcommons.storage.base import CHUNK, ContentStore, StoredKey, sweep_staging
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 PRESIGNED_SECONDS = 3600
@@ -82,10 +84,14 @@ class S3Store(ContentStore):
         )
 
     def _ensure_bucket(self) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_bucket(Bucket=self.bucket)
+        except BotoCoreError as exc:  # no answer at all: say so in one line
+            raise UnavailableError(
+                f"Cannot reach the S3 store of COMMONS_STORAGE_URL: {exc}"
+            ) from exc
         except ClientError:
             with contextlib.suppress(ClientError):  # another process made it meanwhile
                 self.client.create_bucket(Bucket=self.bucket)
@@ -126,6 +132,53 @@ class S3Store(ContentStore):
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def iter_keys(self, prefix: str) -> Iterator[StoredKey]:
+        from botocore.exceptions import BotoCoreError
+
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredKey(item["Key"], item["LastModified"].timestamp(), item["Size"])
+        except BotoCoreError as exc:
+            raise UnavailableError(f"Cannot list the S3 store: {exc}") from exc
+
+    def touch(self, key: str) -> bool:
+        """A copy onto itself with new metadata: S3's way to renew an object's time."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                Metadata={"touched": str(time.time())},  # a copy onto itself must change something
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete_stale(self, key: str, before: float) -> bool:
+        """S3 has no rename: the time is read just before the delete (a reuse in between,
+        milliseconds wide, is the one window left)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        if head["LastModified"].timestamp() + 1 >= before:  # S3 keeps whole seconds
+            return False
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return True
 
     def presigned_url(self, key: str) -> str | None:
         if not self.redirect:
