@@ -6,6 +6,7 @@ takes new commits. On PostgreSQL the same rows migrate to the same index, id for
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -109,10 +110,13 @@ def test_downloads_regular_lfs_and_xet_files(migrated, tmp_path, monkeypatch):
     model = EXPECTED["models"][MODEL]
     main = {e["path"]: e for e in model["commits"][model["branches"]["main"]]["tree"]}
 
-    def download(path: str, revision: str = "main", **kw: Any) -> bytes:
-        cache = tmp_path / f"cache-{len(list(tmp_path.iterdir()))}"
+    caches = itertools.count()
+
+    def download(path: str, revision: str = "main") -> bytes:
+        """The bytes of one file through the client, from an empty cache each time."""
+        cache = tmp_path / f"cache-{next(caches)}"
         got = hf_hub_download(
-            MODEL, path, revision=revision, endpoint=url, token=token, cache_dir=cache, **kw
+            MODEL, path, revision=revision, endpoint=url, token=token, cache_dir=cache
         )
         return Path(got).read_bytes()
 
