@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from modelcommons.db.models import FileEntry, Repo, StoredObject, XetFile, XetXorb
+from modelcommons.db.models import IndexEntry, Repo, StoredObject, XetFile, XetXorb
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,17 @@ def _xorb_bytes(session: Session, xet_hashes: list[str]) -> tuple[int, int]:
 def repo_stats(session: Session, repo: Repo) -> StorageStats:
     """Over every commit of the repo (history keeps old versions alive)."""
     regular = session.execute(
-        select(FileEntry.oid, func.max(FileEntry.size))
+        select(IndexEntry.oid, func.max(IndexEntry.size))
         .where(
-            FileEntry.repo_id == repo.id, FileEntry.kind == "file", FileEntry.lfs_sha256.is_(None)
+            IndexEntry.repo_id == repo.id,
+            IndexEntry.kind == "file",
+            IndexEntry.lfs_sha256.is_(None),
         )
-        .group_by(FileEntry.oid)
+        .group_by(IndexEntry.oid)
     ).all()
     shas = (
-        select(FileEntry.lfs_sha256)
-        .where(FileEntry.repo_id == repo.id, FileEntry.lfs_sha256.is_not(None))
+        select(IndexEntry.lfs_sha256)
+        .where(IndexEntry.repo_id == repo.id, IndexEntry.lfs_sha256.is_not(None))
         .distinct()
     )
     objects = list(session.scalars(select(StoredObject).where(StoredObject.sha256.in_(shas))))

@@ -97,17 +97,20 @@ def require_regular_size(path: str, size: int) -> None:
 
 
 def _prepare(session: Session, operations: list[Operation]) -> dict[str, index.Change]:
-    """Validate operations and write their blobs. Path → its new file, or a deletion."""
-    git = get_git()
+    """Validate operations and write their blobs (all at once: a store round trip costs more
+    than the blob). Path → its new file, or a deletion, in the operations' order."""
     stored = find_objects(
         session, [validate_oid(op.sha256) for op in operations if isinstance(op, AddLfsFile)]
     )
-    changes: dict[str, index.Change] = {}
-    for op in operations:
-        path = validate_path(op.path.rstrip("/") if isinstance(op, Delete) else op.path)
+    paths = [
+        validate_path(op.path.rstrip("/") if isinstance(op, Delete) else op.path)
+        for op in operations
+    ]
+    contents: list[bytes] = []  # each added file's git blob, in the operations' order
+    for op, path in zip(operations, paths, strict=True):
         if isinstance(op, AddFile):
             require_regular_size(path, len(op.content))
-            changes[path] = index.NewFile(git.add_blob(op.content), len(op.content))
+            contents.append(op.content)
         elif isinstance(op, AddLfsFile):
             obj = stored.get(op.sha256)
             if obj is None:
@@ -116,8 +119,15 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, index.C
                 raise InvalidInputError(
                     f"LFS object {op.sha256} has {obj.size} bytes, not {op.size} as announced."
                 )
-            data = pointer(op.sha256, obj.size)
-            changes[path] = index.NewFile(git.add_blob(data), obj.size, op.sha256, len(data))
+            contents.append(pointer(op.sha256, obj.size))
+    blobs = iter(zip(get_git().add_blobs(contents), contents, strict=True))
+    changes: dict[str, index.Change] = {}
+    for op, path in zip(operations, paths, strict=True):
+        if isinstance(op, AddFile):
+            changes[path] = index.NewFile(next(blobs)[0], len(op.content))
+        elif isinstance(op, AddLfsFile):
+            blob_id, data = next(blobs)
+            changes[path] = index.NewFile(blob_id, stored[op.sha256].size, op.sha256, len(data))
         else:
             changes[path] = index.DELETE_FOLDER if op.folder else index.DELETE_FILE
     return changes

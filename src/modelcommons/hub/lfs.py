@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
 from modelcommons.db.engine import read_session, write_session
-from modelcommons.db.models import FileEntry, ObjectUpload, Repo, StoredObject, utcnow
+from modelcommons.db.models import IndexEntry, ObjectUpload, Repo, StoredObject, utcnow
 from modelcommons.errors import InvalidInputError, PayloadTooLargeError
 from modelcommons.hub.accounts import Principal
+from modelcommons.hub.gc_notes import note_named
 from modelcommons.hub.repos import readable_by
+from modelcommons.storage import get_store
 from modelcommons.storage.base import ContentStore, lfs_key, upload_part_key
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -110,9 +112,9 @@ def usable_objects(
     usable: set[str] = set()
     for batch in _batches(shas):
         readable = (
-            select(FileEntry.lfs_sha256)
-            .join(Repo, Repo.id == FileEntry.repo_id)
-            .where(FileEntry.lfs_sha256.in_(batch), readable_by(principal))
+            select(IndexEntry.lfs_sha256)
+            .join(Repo, Repo.id == IndexEntry.repo_id)
+            .where(IndexEntry.lfs_sha256.in_(batch), readable_by(principal))
             .distinct()
         )
         usable.update(sha for sha in session.scalars(readable) if sha)
@@ -144,8 +146,8 @@ def held_by_repo(session: Session, repo_id: int, shas: Collection[str]) -> set[s
     held: set[str] = set()
     for batch in _batches(shas):
         stmt = (
-            select(FileEntry.lfs_sha256)
-            .where(FileEntry.lfs_sha256.in_(batch), FileEntry.repo_id == repo_id)
+            select(IndexEntry.lfs_sha256)
+            .where(IndexEntry.lfs_sha256.in_(batch), IndexEntry.repo_id == repo_id)
             .distinct()
         )
         held.update(sha for sha in session.scalars(stmt) if sha)
@@ -226,6 +228,7 @@ def publish_object(
         existing = find_object(session, oid)
     if existing is not None:  # the same bytes again: keep the stored copy, Xet or blob
         staged.unlink(missing_ok=True)
+        note_named(store, objects=[oid])  # unreachable, it may be collected: spare it now
         return False
     store.put_file(lfs_key(oid), staged)
     return True
@@ -277,7 +280,10 @@ def known_objects(
         known = usable_objects(session, principal, repo_id, shas)
     else:
         known = held_by_repo(session, repo_id, shas)
-    return {sha: obj for sha, obj in stored.items() if sha in known}
+    answer = {sha: obj for sha, obj in stored.items() if sha in known}
+    if operation == "upload":  # the client commits these without uploading: spare them
+        note_named(get_store(), objects=answer)
+    return answer
 
 
 def concatenate_parts(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from modelcommons.db.engine import read_session
 from modelcommons.db.models import Commit as Commit  # re-exported: edges name it
-from modelcommons.db.models import FileEntry, Ref, Repo
+from modelcommons.db.models import IndexEntry, Ref, Repo
 from modelcommons.errors import (
     ConflictError,
     InvalidInputError,
@@ -24,6 +24,9 @@ from modelcommons.hub.repos import get_repo
 
 DEFAULT_BRANCH = "main"
 HEADS, TAGS, PRS = "refs/heads/", "refs/tags/", "refs/pr/"
+# Every kind of ref the hub keeps; features that add one (mirror pins, ...) extend this list.
+# Garbage collection keeps whatever any ref reaches (of these kinds, and of any other).
+REF_KINDS: tuple[str, ...] = (HEADS, TAGS, PRS)
 
 
 def branch_ref(rev: str) -> str:
@@ -54,6 +57,18 @@ def branch_head(session: Session, repo: Repo, branch: str) -> str:
         raise InvalidInputError(f"Commits can only be made on a branch, not on {branch!r}.")
     ref = branch_ref(branch)
     target = session.scalar(select(Ref.target).where(Ref.repo_id == repo.id, Ref.name == ref))
+    if target is None:
+        raise RevisionNotFoundError(f"Branch {branch!r} not found in {repo.repo_id}.")
+    return target
+
+
+def lock_branch(session: Session, repo: Repo, branch: str) -> str:
+    """The branch's head, held until the transaction ends: no other commit moves it meanwhile
+    (a row lock on PostgreSQL; on SQLite the write transaction already holds the database)."""
+    ref = branch_ref(branch)
+    target = session.scalar(
+        select(Ref.target).where(Ref.repo_id == repo.id, Ref.name == ref).with_for_update()
+    )
     if target is None:
         raise RevisionNotFoundError(f"Branch {branch!r} not found in {repo.repo_id}.")
     return target
@@ -187,7 +202,7 @@ def holds_git_object(session: Session, repo: Repo, sha: str) -> bool:
     commit = select(Commit.sha).where(
         Commit.repo_id == repo.id, (Commit.sha == sha) | (Commit.tree_sha == sha)
     )
-    entry = select(FileEntry.oid).where(FileEntry.repo_id == repo.id, FileEntry.oid == sha)
+    entry = select(IndexEntry.oid).where(IndexEntry.repo_id == repo.id, IndexEntry.oid == sha)
     return session.scalar(commit.limit(1)) is not None or session.scalar(entry.limit(1)) is not None
 
 

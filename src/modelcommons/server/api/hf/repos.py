@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +12,7 @@ from modelcommons.errors import ConflictError, InvalidInputError
 from modelcommons.hub import lifecycle, refs
 from modelcommons.hub import repos as hub_repos
 from modelcommons.hub.accounts import Principal
-from modelcommons.hub.files import files_at, main_files
+from modelcommons.hub.files import folder_counts, iter_files, main_files
 from modelcommons.hub.names import validate_repo_type
 from modelcommons.server.api.hf import shapes
 from modelcommons.server.api.hf.common import is_true, next_link, repo_type_of
@@ -32,6 +33,10 @@ MAX_PAGE = 1000
 # Link names the rest. 1,000 repos of 25,000 files each (a commit's cap) made one anonymous
 # listing load and send 25 million.
 MAX_SIBLINGS_PER_PAGE = 100_000
+# Siblings one repo's info lists. Past 50,000 (huggingface_hub's VERY_LARGE_REPO_THRESHOLD
+# before 1.0) clients distrust `siblings` and list the tree instead, as they must on the Hub;
+# newer ones always list the tree. So a repo of a million files costs a bounded answer.
+MAX_SIBLINGS = 50_001
 
 
 def _repo_id(body: dict[str, Any], key: str = "name") -> str:
@@ -164,9 +169,14 @@ def _repo_info(
 ) -> dict[str, Any]:
     found = hub_repos.get_repo(session, principal, repo.type, repo.id)
     sha = refs.resolve_revision(session, found, rev)
-    files = sorted(files_at(session, found, sha).values(), key=lambda f: f.path)
+    files = list(islice(iter_files(session, found, sha), MAX_SIBLINGS))
     return shapes.repo_info(
-        found, hub_repos.repo_tags(session, found), sha=sha, files=files, blobs=blobs
+        found,
+        hub_repos.repo_tags(session, found),
+        sha=sha,
+        files=files,
+        used_storage=folder_counts(session, found, sha)[1],
+        blobs=blobs,
     )
 
 

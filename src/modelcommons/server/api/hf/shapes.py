@@ -45,13 +45,19 @@ def repo_summary(repo: Repo, tags: list[str]) -> dict[str, Any]:
 
 
 def repo_info(
-    repo: Repo, tags: list[str], *, sha: str, files: list[FileEntry], blobs: bool
+    repo: Repo,
+    tags: list[str],
+    *,
+    sha: str,
+    files: list[FileEntry],
+    used_storage: int,
+    blobs: bool,
 ) -> dict[str, Any]:
     info = repo_summary(repo, tags)
     info["sha"] = sha
     info["cardData"] = repo.card_data or {}
     info["siblings"] = [sibling(f, blobs=blobs) for f in files]
-    info["usedStorage"] = sum(f.size for f in files)
+    info["usedStorage"] = used_storage
     if repo.card_error:
         info["cardError"] = repo.card_error
     return info

@@ -63,7 +63,7 @@ def preupload(
             raise PayloadTooLargeError(
                 f"{path} has {size} bytes; this hub accepts at most {limit}."
             )
-    branch = branch_files(principal, repo.type, repo.id, decoded(rev))
+    branch = branch_files(principal, repo.type, repo.id, decoded(rev), [p for p, _, _ in wanted])
     answer = []
     for path, size, sample in wanted:
         mode = upload_mode(path, size=size, sample=sample, patterns=branch.lfs_patterns)

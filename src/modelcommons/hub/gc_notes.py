@@ -1,0 +1,58 @@
+"""Notes of what recent answers named, so garbage collection spares it for its grace period.
+
+An LFS batch that tells a client it need not upload an object, an upload of bytes the hub
+already holds and a Xet dedup answer that names xorbs all let a client commit (or register
+a shard naming) that content minutes later, while nothing reachable may hold it yet. Each
+such answer writes one small note to the content store, not a database row: the answers run
+in read transactions, and on SQLite a write there would take the database's lock per batch.
+Collection reads the notes younger than its grace period as roots and removes older ones.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from modelcommons.storage.base import ContentStore, StoredKey
+
+NOTES = "gc-notes/"
+
+
+def note_named(
+    store: ContentStore, *, objects: Collection[str] = (), xorbs: Collection[str] = ()
+) -> None:
+    """Record that an answer just named these LFS objects (sha256) and xorbs (hash)."""
+    if not objects and not xorbs:
+        return
+    body = json.dumps({"objects": sorted(objects), "xorbs": sorted(xorbs)}).encode()
+    store.put_bytes(f"{NOTES}{time.time_ns()}-{secrets.token_hex(4)}", body)
+
+
+@dataclass
+class Named:
+    """What the notes younger than a cutoff name, and the notes older than it."""
+
+    objects: set[str] = field(default_factory=set)
+    xorbs: set[str] = field(default_factory=set)
+    stale: list[StoredKey] = field(default_factory=list)
+
+
+def read_notes(store: ContentStore, cutoff: float) -> Named:
+    """The content named by notes written at or after `cutoff` (Unix time)."""
+    named = Named()
+    for item in store.iter_keys(NOTES):
+        if item.modified < cutoff:
+            named.stale.append(item)
+            continue
+        try:
+            body = json.loads(store.get_bytes(item.key))
+        except Exception:
+            if store.exists(item.key):  # unreadable, not removed: protection must not lapse
+                raise
+            continue  # removed meanwhile by another collection
+        named.objects.update(str(sha) for sha in body.get("objects", []))
+        named.xorbs.update(str(xorb) for xorb in body.get("xorbs", []))
+    return named
