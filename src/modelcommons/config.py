@@ -64,6 +64,8 @@ class Settings:
     max_header_bytes: int  # a request head (line and headers) beyond this is refused
     body_timeout_seconds: float  # a request body silent this long gets 408
     max_query_terms: int  # search words, and filter values, per listing
+    gc_interval_seconds: float  # how often workers queue a garbage collection (0: never)
+    gc_grace_seconds: float  # what is younger than this is never collected
 
     @property
     def embedded_queue(self) -> bool:
@@ -139,6 +141,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_header_bytes=_whole_number(env, "COMMONS_MAX_HEADER_BYTES", 64 * 1024, "bytes"),
         body_timeout_seconds=_number(env, "COMMONS_BODY_TIMEOUT_SECONDS", 60.0, "seconds"),
         max_query_terms=_whole_number(env, "COMMONS_MAX_QUERY_TERMS", 100),
+        gc_interval_seconds=_number(env, "COMMONS_GC_INTERVAL_SECONDS", 24 * 3600, "seconds"),
+        gc_grace_seconds=_number(env, "COMMONS_GC_GRACE_SECONDS", 3600, "seconds"),
     )
 
 

@@ -17,6 +17,7 @@ CommonsError                      500 (a bug: anything the tree does not name)
  ├── RangeNotSatisfiableError     416 (a byte range that starts past the end of the object)
  ├── TooManyRequestsError         429 (a rate limit or the per-user job limit)
  ├── NotSupportedError            501 (a protocol feature this hub does not offer)
+ ├── UnavailableError             503 (the content store or database cannot be reached)
  ├── JobTimeoutError              (a job ran past COMMONS_JOB_TIMEOUT_SECONDS; never HTTP)
  ├── JobCancelledError            (a running job was asked to stop; never HTTP)
  └── ConfigurationError           (settings that cannot work; raised at start-up)
@@ -132,6 +133,13 @@ class NotSupportedError(CommonsError, NotImplementedError):
     from a bad request."""
 
     status = 501
+
+
+class UnavailableError(CommonsError):
+    """Raised when the content store or the database cannot be reached, where the caller
+    must stop rather than go on without it (garbage collection deletes nothing then)."""
+
+    status = 503
 
 
 class TooManyRequestsError(CommonsError):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import typer
 
-from modelcommons.cli import accounts, demo, licenses, serve, storage, tune
+from modelcommons.cli import accounts, demo, gc, licenses, serve, storage, tune
 
 app = typer.Typer(
     name="commons",
@@ -23,6 +23,7 @@ app.command("demo")(demo.demo)
 app.command("tune")(tune.tune)
 app.command("eval")(tune.evaluate)
 app.command("run")(tune.run)
+app.command("gc")(gc.gc)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.token_app, name="token")
 app.add_typer(accounts.org_app, name="org")

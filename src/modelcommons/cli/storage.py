@@ -9,7 +9,7 @@ import typer
 storage_app = typer.Typer(help="Storage accounting.", no_args_is_help=True)
 
 
-def _human(size: int) -> str:
+def human_bytes(size: int) -> str:
     value = float(size)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if value < 1000 or unit == "TB":
@@ -45,8 +45,8 @@ def stats(
             found = get_repo(session, admin, validate_repo_type(repo_type), repo)
             figures, title = accounting.repo_stats(session, found), f"{repo_type} {found.repo_id}"
     table = Table(title=title, show_header=False)
-    table.add_row("logical bytes", _human(figures.logical_bytes))
-    table.add_row("stored bytes", _human(figures.stored_bytes))
+    table.add_row("logical bytes", human_bytes(figures.logical_bytes))
+    table.add_row("stored bytes", human_bytes(figures.stored_bytes))
     table.add_row("dedup ratio", f"{figures.dedup_ratio:.2f}x")
     table.add_row("LFS/Xet files", f"{figures.lfs_objects} ({figures.xet_files} in Xet)")
     table.add_row("xorbs", str(figures.xorbs))

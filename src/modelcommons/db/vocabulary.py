@@ -16,6 +16,6 @@ Role = Literal["read", "write", "admin"]  # a member's role in an org, and what 
 Scope = Literal["read", "write"]  # what a token lets its bearer do
 EntryKind = Literal["file", "directory"]  # a row of a commit's file index
 ObjectKind = Literal["blob", "xet"]  # how a large file's bytes are stored: one object, or chunks
-JobKind = Literal["scan", "xet-convert", "tune", "evaluate"]  # each has a handler in jobs/
+JobKind = Literal["scan", "xet-convert", "tune", "evaluate", "gc"]  # each has a handler in jobs/
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FinalStatus = Literal["succeeded", "failed", "cancelled"]  # how a job ended

@@ -25,7 +25,7 @@ from modelcommons.hub.repos import get_repo
 DEFAULT_BRANCH = "main"
 HEADS, TAGS, PRS = "refs/heads/", "refs/tags/", "refs/pr/"
 # Every kind of ref the hub keeps; features that add one (mirror pins, ...) extend this list.
-# Garbage collection keeps whatever any ref reaches (of these kinds, and of any other).
+# Garbage collection keeps what refs of these kinds reach, and stops at a ref of any other.
 REF_KINDS: tuple[str, ...] = (HEADS, TAGS, PRS)
 
 

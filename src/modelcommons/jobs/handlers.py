@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from modelcommons.hub import scans
+from modelcommons.hub import gc, scans
 from modelcommons.hub.jobs import Job, JobKind
 from modelcommons.hub.xet import convert
 from modelcommons.jobs.context import JobContext
@@ -18,4 +18,5 @@ HANDLERS: dict[JobKind, Handler] = {
     "xet-convert": convert.convert,  # an LFS blob into Xet (`commons storage convert`)
     "tune": tune_job,  # fine-tune, in a sandboxed child
     "evaluate": evaluate_job,  # verified evaluation, in a sandboxed child
+    "gc": gc.run_gc_job,  # garbage collection, queued every COMMONS_GC_INTERVAL_SECONDS
 }

@@ -6,7 +6,9 @@ stopping worker stops its job children first and puts their jobs back in the que
 
 Beside the consumer, two threads: the reaper hands jobs whose worker died to a live one, and
 the sweep (every COMMONS_JOB_SWEEP_SECONDS, and once at start-up) hands over queued jobs that
-nobody dispatched, such as those the CLI created: no job waits for want of a dispatcher.
+nobody dispatched, such as those the CLI created: no job waits for want of a dispatcher. A
+third queues a garbage collection every COMMONS_GC_INTERVAL_SECONDS (unless 0), one for all
+the workers.
 """
 
 from __future__ import annotations
@@ -42,10 +44,15 @@ def run_worker(*, workers: int = 1) -> None:
     runner.sweep_queued()
     reap_every = max(1.0, min(60.0, get_settings().job_lease_seconds / 3))  # a few per lease
     sweep_every = max(1.0, get_settings().job_sweep_seconds)
-    for name, every, work in (
+    periodic = [
         ("commons-reaper", reap_every, runner.reap_expired),
         ("commons-sweep", sweep_every, runner.sweep_queued),
-    ):
+    ]
+    if get_settings().gc_interval_seconds > 0:
+        from modelcommons.hub import gc
+
+        periodic.append(("commons-gc", get_settings().gc_interval_seconds, gc.queue_periodic))
+    for name, every, work in periodic:
         threading.Thread(target=_forever, args=(every, work), name=name, daemon=True).start()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
     consumer.run()  # until SIGTERM (at once) or SIGINT (once running jobs end)
