@@ -100,7 +100,7 @@ class RepoMovedError(CommonsError):
 
 class ConflictError(CommonsError):
     """Raised when the name or state asked for is taken or changed meanwhile (a repo that
-    exists, a branch too busy to commit to, the last admin leaving an org)."""
+    exists, a file added where a folder is, the last admin leaving an org)."""
 
     status = 409
 
