@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from modelcommons.db.engine import get_engine, read_session, write_session
 from modelcommons.db.migrate import upgrade
-from modelcommons.db.models import Account, IndexEntry, Repo
+from modelcommons.db.models import Account, Commit, IndexEntry, Repo
 from modelcommons.errors import ConflictError, EntryNotFoundError
 from modelcommons.hub import commits, files, index, lifecycle
 from modelcommons.hub.accounts import Principal
@@ -80,7 +80,7 @@ def _check(repo: Repo, sha: str, model: dict[str, bytes]) -> None:
         assert [
             e.path for e in files.paths_info(session, repo, sha, [*sample, "nope/x"])
         ] == sorted(sample)
-        commit = session.get(commits.Commit, (repo.id, sha))
+        commit = session.get(Commit, (repo.id, sha))
         assert commit is not None
         git = _git_files(commit.tree_sha)
         assert git == {p: e.oid for p, e in listed.items()}
