@@ -36,6 +36,9 @@ class StoredKey(NamedTuple):
 
 
 class ContentStore(ABC):
+    # Whether each call is a network round trip (then callers with many objects overlap them).
+    remote = False
+
     @abstractmethod
     def staging_dir(self) -> Path:
         """A local folder for temporary files that `put_file` can publish cheaply."""

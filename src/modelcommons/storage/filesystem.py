@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +27,21 @@ class FileSystemStore(ContentStore):
         return self._staging
 
     def put_file(self, key: str, source: Path) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        target = os.path.join(self.root, key)
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:  # the key's folder is new (checked only then: commits of
+            os.makedirs(os.path.dirname(target), exist_ok=True)  # many blobs pay per call)
+            os.replace(source, target)
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        with tempfile.NamedTemporaryFile(dir=self._staging, delete=False) as tmp:
-            tmp.write(data)
-        self.put_file(key, Path(tmp.name))
+        staged = os.path.join(self._staging, secrets.token_hex(16))
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        self.put_file(key, Path(staged))
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -107,3 +114,10 @@ class FileSystemStore(ContentStore):
             return False
         aside.unlink()
         return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked; loop until every byte is out."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -25,6 +25,8 @@ PRESIGNED_SECONDS = 3600
 
 
 class S3Store(ContentStore):
+    remote = True
+
     def __init__(
         self,
         bucket: str,
