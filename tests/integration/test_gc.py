@@ -30,16 +30,20 @@ def _store() -> ContentStore:
     return open_store(os.environ.get("COMMONS_STORAGE_URL") or f"file://{home}/store")
 
 
+def _run_gc(*options: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelcommons.cli.main", "gc", *options],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=600,
+    )
+
+
 def _collect(*options: str) -> str:
     """`commons gc` with a short grace, for which upload grants last as long: an object its
     uploader may still commit is a root until the grant ends (seven days by default)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", "gc", "--grace", GRACE, *options],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COMMONS_UPLOAD_GRANT_SECONDS": GRACE},
-        timeout=600,
-    )
+    result = _run_gc("--grace", GRACE, *options, env={"COMMONS_UPLOAD_GRANT_SECONDS": GRACE})
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -104,7 +108,6 @@ def test_gc_on_an_unreachable_store_is_one_line_and_deletes_nothing(tmp_path: Pa
         "COMMONS_HOME": str(tmp_path / "home"),
         "COMMONS_DATABASE_URL": f"sqlite:///{tmp_path}/gc.db",
         "COMMONS_STORAGE_URL": f"s3://bucket?endpoint_url=http://127.0.0.1:{closed_port}",
-        "AWS_MAX_ATTEMPTS": "1",
     }
     result = subprocess.run(
         [sys.executable, "-m", "modelcommons.cli.main", "gc", "--grace", "0"],
@@ -164,6 +167,13 @@ def test_a_deleted_branch_loses_its_own_objects_and_main_keeps_its(api, repo_id,
     api.delete_branch(repo_id, branch="feature")
     store, lfs_sha = _store(), hashlib.sha256(branch_lfs).hexdigest()
     assert store.exists(lfs_key(lfs_sha)) and store.exists(git_key(_blob_id(branch_text)))
+
+    unreachable_store = {
+        "COMMONS_STORAGE_URL": f"s3://b?endpoint_url=http://127.0.0.1:{_closed_port()}"
+    }
+    failed = _run_gc("--grace", "0", env=unreachable_store)
+    assert failed.returncode == 1 and "Cannot reach the S3 store" in failed.stderr
+    assert api.list_repo_files(repo_id, revision=feature_sha)  # (d): nothing was deleted
 
     dry = _gc("--dry-run")
     assert "Would free" in dry
@@ -275,20 +285,20 @@ def test_uploads_and_commits_racing_gc_lose_nothing(api, repo_id, tmp_path):
 def test_the_periodic_gc_job_runs_on_the_worker(hub):
     """The worker queues a "gc" job every COMMONS_GC_INTERVAL_SECONDS; queued here, as the
     worker's timer would, its sweep hands it over and the job records what went."""
-    from modelcommons.db.engine import read_session
+    from modelcommons.db.engine import get_engine, read_session
     from modelcommons.hub import gc, jobs
 
-    queued = gc.queue_periodic()
-    if not queued:  # the server's worker queued one within the interval already
-        return
-    assert gc.queue_periodic() == []  # one per interval, however many workers ask
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        with read_session() as session:
-            job = jobs.get_job(session, queued[0])
-            status, result, log = job.status, job.result, job.log
-        if status in ("succeeded", "failed", "cancelled"):
-            break
-        time.sleep(0.5)
-    assert status == "succeeded", log
-    assert result is not None and "freed_bytes" in result and result["dry_run"] is False
+    try:
+        queued = gc.queue_periodic()
+        assert queued, "a gc job was queued already within the interval"
+        assert gc.queue_periodic() == []  # one per interval, however many workers ask
+        deadline, status = time.monotonic() + 120, "queued"
+        while status in jobs.ACTIVE and time.monotonic() < deadline:
+            time.sleep(0.5)
+            with read_session() as session:
+                job = jobs.get_job(session, queued[0])
+                status, result, log = job.status, job.result, job.log
+        assert status == "succeeded", log
+        assert result is not None and "freed_bytes" in result and result["dry_run"] is False
+    finally:
+        get_engine().dispose()  # this process's connections close now, not at its exit

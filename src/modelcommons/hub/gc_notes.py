@@ -44,7 +44,7 @@ def read_notes(store: ContentStore, cutoff: float) -> Named:
     """The content named by notes written at or after `cutoff` (Unix time)."""
     named = Named()
     for item in store.iter_keys(NOTES):
-        if item.modified < cutoff:
+        if max(item.modified, _written(item.key)) < cutoff:
             named.stale.append(item)
             continue
         try:
@@ -56,3 +56,12 @@ def read_notes(store: ContentStore, cutoff: float) -> Named:
         named.objects.update(str(sha) for sha in body.get("objects", []))
         named.xorbs.update(str(xorb) for xorb in body.get("xorbs", []))
     return named
+
+
+def _written(key: str) -> float:
+    """When the note was written, from its name: exact, where a store's time may be whole
+    seconds."""
+    try:
+        return int(key.removeprefix(NOTES).split("-", 1)[0]) / 1e9
+    except ValueError:
+        return 0.0

@@ -144,7 +144,9 @@ class S3Store(ContentStore):
         try:
             for page in pages:
                 for item in page.get("Contents", []):
-                    yield StoredKey(item["Key"], item["LastModified"].timestamp(), item["Size"])
+                    # Whole seconds: the end of that second, so nothing looks older than it is.
+                    modified = item["LastModified"].timestamp() + 1
+                    yield StoredKey(item["Key"], modified, item["Size"])
         except BotoCoreError as exc:
             raise UnavailableError(f"Cannot list the S3 store: {exc}") from exc
 
