@@ -253,6 +253,7 @@ def create_commit(
                     raise ConflictError(f"Branch {branch!r} already exists in {repo.repo_id}.")
                 assert not locked, "a held branch cannot move"
                 continue
+            _require_objects_still_stored(session, changes)
             _record(session, repo, draft, author, summary, description)
             if on_main:
                 repo.last_modified = utcnow()
@@ -263,6 +264,21 @@ def create_commit(
         jobs.announce(job_ids)
         return CommitResult(sha=draft.sha, parent=draft.head)
     raise AssertionError("unreachable: the locked attempt always lands")
+
+
+def _require_objects_still_stored(session: Session, changes: dict[str, index.Change]) -> None:
+    """Look the commit's LFS objects up again inside its write transaction: garbage
+    collection may have taken an unreachable one after the commit's first look (past its
+    grace period), and an entry must never name bytes that are gone."""
+    wanted = {
+        c.lfs_sha256: p
+        for p, c in changes.items()
+        if isinstance(c, index.NewFile) and c.lfs_sha256 is not None
+    }
+    stored = find_objects(session, wanted)
+    for sha, path in wanted.items():
+        if sha not in stored:
+            raise unknown_object(sha, path)
 
 
 def _record(
