@@ -82,10 +82,12 @@ class Folder:
 
 class _FolderCache:
     """Folders by id. A folder never changes (its id is its content), so any process may keep
-    one as long as it likes; access checks happen before anything is looked up here."""
+    one as long as it likes; access checks happen before anything is looked up here. Bounded
+    by the pages it lists (a flat folder of 100,000 files lists about 800)."""
 
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
+    def __init__(self, max_pages: int = 200_000) -> None:
+        self.max_pages = max_pages
+        self.pages = 0
         self.folders: OrderedDict[str, Folder] = OrderedDict()
         self.lock = Lock()
 
@@ -98,9 +100,13 @@ class _FolderCache:
 
     def put(self, folder: Folder) -> None:
         with self.lock:
+            if folder.id in self.folders:
+                return
             self.folders[folder.id] = folder
-            if len(self.folders) > self.capacity:
-                self.folders.popitem(last=False)
+            self.pages += len(folder.pages) + 1
+            while self.pages > self.max_pages and len(self.folders) > 1:
+                _, evicted = self.folders.popitem(last=False)
+                self.pages -= len(evicted.pages) + 1
 
 
 _cache = _FolderCache()
