@@ -137,21 +137,19 @@ def root_of(session: Session, repo_id: int, sha: str) -> str:
 
 
 def page_rows(
-    session: Session,
-    page_ids: list[str],
-    *,
-    after: str | None = None,
-    names: list[str] | None = None,
+    session: Session, page_ids: list[str], *, names: list[str] | None = None
 ) -> list[Row]:
-    """The rows of some pages of one folder, in name order (pages hold disjoint name ranges)."""
+    """The rows of some pages of one folder, in name order (pages hold disjoint name ranges).
+
+    Sorted here, not by ORDER BY: pages are cut in code-point order, and a database's
+    collation (en_US on most PostgreSQL installs) orders '_x', 'a', 'B' otherwise, which made
+    a listing resumed after a name skip some names and repeat others."""
     if not page_ids:
         return []
     stmt = select(*_COLUMNS).where(IndexEntry.page_id.in_(page_ids))
-    if after is not None:
-        stmt = stmt.where(IndexEntry.name > after)
     if names is not None:
         stmt = stmt.where(IndexEntry.name.in_(names))
-    return [Row(*r) for r in session.execute(stmt.order_by(IndexEntry.name))]
+    return sorted((Row(*r) for r in session.execute(stmt)), key=lambda row: row.name)
 
 
 def folder_rows(session: Session, folder: Folder, *, start: str | None = None) -> Iterator[Row]:
