@@ -114,15 +114,20 @@ def _build(hub: Hub, repo: str, paths: Iterator[str]) -> tuple[float, float]:
     return total / elapsed, last
 
 
-def _one_file_commits(hub: Hub, repo: str, path: str) -> tuple[float, float]:
-    """(median seconds, database bytes per commit) of ROUNDS commits changing one file."""
-    before = hub.used_bytes()
-    samples = []
+def _one_file_commits(hub: Hub, changes: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Per repo, (median seconds, database bytes per commit) of ROUNDS commits each changing
+    one file (`changes`: repo → path). The repos take turns, so that a burst of load on the
+    machine falls on every size alike."""
+    samples: dict[str, list[float]] = {repo: [] for repo in changes}
+    growth = dict.fromkeys(changes, 0)
     for n in range(ROUNDS):
-        start = time.perf_counter()
-        hub.add(repo, {path: f"change {n}\n".encode()}, f"change {n}")
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), (hub.used_bytes() - before) / ROUNDS
+        for repo, path in changes.items():
+            before = hub.used_bytes()
+            start = time.perf_counter()
+            hub.add(repo, {path: f"change {n}\n".encode()}, f"change {n}")
+            samples[repo].append(time.perf_counter() - start)
+            growth[repo] += hub.used_bytes() - before
+    return {r: (statistics.median(samples[r]), growth[r] / ROUNDS) for r in changes}
 
 
 def _listing_seconds(hub: Hub, repo: str) -> float:
@@ -134,11 +139,16 @@ def _listing_seconds(hub: Hub, repo: str) -> float:
     return seconds
 
 
-def _sized(hub: Hub, files: int) -> Sized:
-    repo = f"admin/scale-{files}"
-    build_rate, last_rate = _build(hub, repo, _sized_paths(files))
-    commit, growth = _one_file_commits(hub, repo, next(_sized_paths(1)))
-    return Sized(files, build_rate, last_rate, commit, growth, _listing_seconds(hub, repo))
+def _sized(hub: Hub, sizes: list[int]) -> list[Sized]:
+    """Build every size first, then time their one-file commits in turns, then list them."""
+    repos = {files: f"admin/scale-{files}" for files in sizes}
+    builds = {files: _build(hub, repo, _sized_paths(files)) for files, repo in repos.items()}
+    first = next(_sized_paths(1))
+    commits = _one_file_commits(hub, dict.fromkeys(repos.values(), first))
+    return [
+        Sized(files, *builds[files], *commits[repo], _listing_seconds(hub, repo))
+        for files, repo in repos.items()
+    ]
 
 
 def _git_commit_seconds(work: Path, files: int) -> float:
@@ -223,10 +233,8 @@ def _sized_section(hub: Hub, max_files: int) -> None:
         f"{'db growth/commit':>17} {'recursive list':>15}",
         flush=True,
     )
-    sized = []
-    for files in (f for f in SIZES if f <= max_files):
-        s = _sized(hub, files)
-        sized.append(s)
+    sized = _sized(hub, [files for files in SIZES if files <= max_files])
+    for s in sized:
         print(
             f"{s.files:>8,} {s.build_rate:>14,.0f} {s.last_batch_rate:>11,.0f} "
             f"{s.commit_seconds:>12.3f} s {s.growth_bytes / 1024:>14,.1f} KB "
@@ -245,7 +253,7 @@ def _sized_section(hub: Hub, max_files: int) -> None:
 def _flat_section(hub: Hub, work: Path, files: int) -> None:
     repo = f"admin/scale-flat-{files}"
     build_rate, _last = _build(hub, repo, _flat_paths(files))
-    seconds, growth = _one_file_commits(hub, repo, next(_flat_paths(1)))
+    seconds, growth = _one_file_commits(hub, {repo: next(_flat_paths(1))})[repo]
     git_seconds = _git_commit_seconds(work, files)
     print(
         f"flat folder of {files:,} files (built at {build_rate:,.0f} files/s), one-file commit: "
