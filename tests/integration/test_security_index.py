@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -416,8 +417,17 @@ def _gc_once(*options: str) -> str:
 def test_a_commit_slower_than_the_grace_loses_no_bytes_to_gc(hub, api, repo_id, tmp_path):
     """A commit writes its blobs and trees first and its rows last. Collections with a
     one-second grace running meanwhile saw the blobs as old garbage: the commit then landed
-    naming git objects that were gone (downloads 500). Open: a race, it fails on most runs
-    (an 8,000-file commit takes ~14 s here, the collections loop about every 3 s)."""
+    naming git objects that were gone (downloads 500). A commit in flight now holds the
+    collections' cutoff at its start; garbage older than that still goes meanwhile."""
+    api.create_branch(repo_id, branch="junk")
+    api.create_commit(
+        repo_id,
+        revision="junk",
+        operations=[CommitOperationAdd(f"junk/{i}.txt", os.urandom(16)) for i in range(20)],
+        commit_message="garbage once its branch goes",
+    )
+    api.delete_branch(repo_id, branch="junk")
+    time.sleep(1.5)  # older than the grace before the big commit starts
     files = {f"w/{i // 500}/{i}.txt": os.urandom(24).hex().encode() for i in range(8000)}
     collecting = threading.Event()
     collecting.set()

@@ -24,11 +24,11 @@ from modelcommons.errors import (
     PayloadTooLargeError,
     StaleParentError,
 )
-from modelcommons.hub import cards, evaluations, index, jobs, lineage, refs, scans
+from modelcommons.hub import cards, evaluations, gc_notes, index, jobs, lineage, refs, scans
 from modelcommons.hub.lfs import find_objects, pointer, unknown_object, validate_oid
 from modelcommons.hub.names import validate_path
 from modelcommons.hub.repos import set_tags
-from modelcommons.storage import get_git
+from modelcommons.storage import get_git, get_store
 
 CARD_PATH = "README.md"
 # Every history page lists 50 titles and every file list one per file, for anyone to read:
@@ -217,6 +217,31 @@ def create_commit(
     require_message_size(summary, description)
     ref = refs.branch_ref(branch)
     require_operation_count(len(operations))
+    with gc_notes.commit_in_flight(get_store()):
+        return _create_commit(
+            repo_id,
+            ref,
+            branch,
+            author,
+            summary,
+            description,
+            operations,
+            parent_commit,
+            new_branch,
+        )
+
+
+def _create_commit(
+    repo_id: int,
+    ref: str,
+    branch: str,
+    author: str,
+    summary: str,
+    description: str,
+    operations: list[Operation],
+    parent_commit: str | None,
+    new_branch: bool,
+) -> CommitResult:
     with read_session() as session:
         changes = _prepare(session, operations)
     plan = index.plan(changes)

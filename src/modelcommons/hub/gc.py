@@ -49,7 +49,7 @@ from modelcommons.db.models import (
 from modelcommons.errors import JobCancelledError, UnavailableError
 from modelcommons.hub import jobs
 from modelcommons.hub.gc_mark import Reachable, batches, mark
-from modelcommons.hub.gc_notes import NOTES, Named, read_notes
+from modelcommons.hub.gc_notes import NOTES, Named, in_flight_since, read_notes
 from modelcommons.hub.lfs import POINTER_PREFIX
 from modelcommons.storage import get_store
 from modelcommons.storage.base import ContentStore, StoredKey, git_key
@@ -350,6 +350,9 @@ def collect(*, grace_seconds: float, dry_run: bool, progress: jobs.Progress) -> 
 
 def _collect(report: GcReport, started: float, cutoff: float, progress: jobs.Progress) -> GcReport:
     store = _open_store()
+    # Whatever a commit still in flight wrote is younger than its start: spare from there.
+    began, crashed = in_flight_since(store, started)
+    cutoff = min(cutoff, began)
     reach = Reachable()
     _milestone(progress, 0.0, "marking what refs reach")
     with read_session() as session:
@@ -369,7 +372,7 @@ def _collect(report: GcReport, started: float, cutoff: float, progress: jobs.Pro
         _spare_new_uses(session, plan, reach, named)
         if not report.dry_run:
             _delete_rows(session, plan)
-    plan.keys[NOTES] = named.stale
+    plan.keys[NOTES] = named.stale + crashed
     _count_rows(report, plan)
     _delete_bytes(store, plan, report, cutoff, progress)
     verb = "would free" if report.dry_run else "freed"

@@ -10,15 +10,19 @@ Collection reads the notes younger than its grace period as roots and removes ol
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from modelcommons.storage.base import ContentStore, StoredKey
 
 NOTES = "gc-notes/"
+COMMITS = "gc-commits/"
+# A commit note older than this is a crashed commit's: it no longer holds collection back.
+MAX_COMMIT_SECONDS = 6 * 3600
 
 
 def note_named(
@@ -58,10 +62,37 @@ def read_notes(store: ContentStore, cutoff: float) -> Named:
     return named
 
 
+@contextlib.contextmanager
+def commit_in_flight(store: ContentStore) -> Iterator[None]:
+    """While a commit is built, the blobs and trees it writes are reachable from nothing yet
+    (its rows and ref come last, however long its thousands of files take): this note tells
+    collection to spare everything written or touched since the commit began."""
+    key = f"{COMMITS}{time.time_ns()}-{secrets.token_hex(4)}"
+    store.put_bytes(key, b"")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # a note left behind only expires later
+            store.delete(key)
+
+
+def in_flight_since(store: ContentStore, now: float) -> tuple[float, list[StoredKey]]:
+    """When the oldest commit still in flight began (`now` when none is), and the notes of
+    crashed commits (past MAX_COMMIT_SECONDS), for collection to remove."""
+    oldest, crashed = now, []
+    for item in store.iter_keys(COMMITS):
+        began = _written(item.key)
+        if began < now - MAX_COMMIT_SECONDS:
+            crashed.append(item)
+        else:
+            oldest = min(oldest, began)
+    return oldest, crashed
+
+
 def _written(key: str) -> float:
     """When the note was written, from its name: exact, where a store's time may be whole
     seconds."""
     try:
-        return int(key.removeprefix(NOTES).split("-", 1)[0]) / 1e9
+        return int(key.rpartition("/")[2].split("-", 1)[0]) / 1e9
     except ValueError:
         return 0.0
