@@ -121,6 +121,14 @@ def test_paths_info_preupload_history_and_pages_of_a_private_repo_are_404(hub, b
         assert "f001" not in r.text and "a.txt" not in r.text
 
 
+def test_a_history_page_too_far_back_is_a_400_not_a_walk(hub, bob, repos):
+    base = f"{hub}/api/models/{repos['mine']}/commits/main"
+    far = httpx.get(base, params={"p": "1000000", "limit": "1000"}, headers=_auth(bob.token))
+    assert far.status_code == 400 and "100,000 commits" in far.json()["error"]
+    near = httpx.get(base, params={"p": "50", "limit": "10"}, headers=_auth(bob.token))
+    assert near.status_code == 200 and near.json() == []  # past the end: an empty page
+
+
 def test_read_only_tokens_cannot_commit_or_preupload(hub, alice, repos):
     rid = repos["secret"]
     api = HfApi(endpoint=hub, token=alice.read_token)

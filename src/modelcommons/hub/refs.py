@@ -144,6 +144,8 @@ def delete_tag(session: Session, repo: Repo, tag: str) -> None:
 # Commits one query reads along a chain of first parents: a page of history is a few
 # queries, whatever the length of the repo's history.
 _CHAIN_BATCH = 200
+# Commits a history page may skip: each costs an id read, and anyone may ask for page 10**9.
+MAX_HISTORY_SKIP = 100_000
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ class HistoryPage:
     more: bool
 
 
-def _first_parents(session: Session, repo: Repo, sha: str, count: int) -> dict[str, Commit]:
-    """`sha` and up to `count - 1` of its first parents, in one recursive query."""
+def _first_parents(session: Session, repo: Repo, sha: str, count: int) -> dict[str, str]:
+    """`sha` and up to `count - 1` of its first parents → their parents, in one recursive
+    query (only ids: the commits a page skips are walked, never loaded)."""
     step = cast(func.substr(Commit.parents, 1, 40), String(40))
     chain = select(
         cast(literal(sha), String(40)).label("sha"), cast(literal(1), Integer).label("depth")
@@ -168,8 +171,12 @@ def _first_parents(session: Session, repo: Repo, sha: str, count: int) -> dict[s
             chain.c.depth < count,
         )
     )
-    rows = select(Commit).join(chain, Commit.sha == chain.c.sha).where(Commit.repo_id == repo.id)
-    return {c.sha: c for c in session.scalars(rows)}
+    rows = (
+        select(Commit.sha, Commit.parents)
+        .join(chain, Commit.sha == chain.c.sha)
+        .where(Commit.repo_id == repo.id)
+    )
+    return dict(session.execute(rows).tuples().all())
 
 
 def commit_history(
@@ -177,23 +184,37 @@ def commit_history(
 ) -> HistoryPage:
     """Commits reachable from `head`, newest first (depth-first along first parents), from
     the `skip`th on. Parents are read a chain at a time as the walk reaches them, so a page
-    costs the commits up to its end, not the repo's whole history."""
+    costs the ids of the commits up to its end and the rows of its own commits only."""
+    if skip > MAX_HISTORY_SKIP:
+        raise InvalidInputError(
+            f"History pages reach back {MAX_HISTORY_SKIP:,} commits; ask for an earlier page "
+            "or a commit further back as the revision."
+        )
     wanted = skip + limit + 1  # one more than the page tells whether another follows
-    rows: dict[str, Commit] = {}
+    parents: dict[str, str] = {}
     seen: set[str] = set()
-    stack, walked = [head], list[Commit]()
+    stack, walked = [head], list[str]()
     while stack and len(walked) < wanted:
         sha = stack.pop()
         if sha in seen:
             continue
-        if sha not in rows:
-            rows.update(_first_parents(session, repo, sha, min(wanted - len(walked), _CHAIN_BATCH)))
-            if sha not in rows:
+        if sha not in parents:
+            parents.update(
+                _first_parents(session, repo, sha, min(wanted - len(walked), _CHAIN_BATCH))
+            )
+            if sha not in parents:
                 continue
         seen.add(sha)
-        walked.append(rows[sha])
-        stack.extend(reversed(rows[sha].parents.split()))
-    return HistoryPage(walked[skip : skip + limit], len(walked) > skip + limit)
+        walked.append(sha)
+        stack.extend(reversed(parents[sha].split()))
+    page = walked[skip : skip + limit]
+    rows = {
+        c.sha: c
+        for c in session.scalars(
+            select(Commit).where(Commit.repo_id == repo.id, Commit.sha.in_(page))
+        )
+    }
+    return HistoryPage([rows[sha] for sha in page], len(walked) > skip + limit)
 
 
 def holds_git_object(session: Session, repo: Repo, sha: str) -> bool:
