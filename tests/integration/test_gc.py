@@ -149,6 +149,24 @@ def test_gc_on_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "database" in lines[0], result.stderr
 
 
+def test_gc_and_storage_stats_outside_a_hub_say_so(tmp_path: Path) -> None:
+    """Run from another folder, they used to create an empty hub there and report 0 B."""
+    env = {**os.environ, "COMMONS_HOME": str(tmp_path / "commons-data")}
+    env.pop("COMMONS_DATABASE_URL", None)
+    for command in (["gc", "--dry-run"], ["storage", "stats"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "modelcommons.cli.main", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "No hub at" in lines[0], result.stderr
+        assert not (tmp_path / "commons-data" / "commons.db").exists()
+
+
 def test_a_deleted_branch_loses_its_own_objects_and_main_keeps_its(api, repo_id, tmp_path):
     """(c) and (e): a dry run deletes nothing; a run removes the branch's own blob, LFS
     object and commit, and nothing of main's, even what the branch shared with main."""

@@ -26,6 +26,22 @@ def prepare_database() -> None:
         raise CommonsError("The database schema is not up to date. Next: commons migrate")
 
 
+def require_hub() -> None:
+    """Commands that inspect a hub (gc, storage) refuse a SQLite database that is not there:
+    run from another folder, they would create an empty hub and report that it holds nothing."""
+    from modelcommons.config import get_settings
+    from modelcommons.errors import CommonsError
+
+    settings = get_settings()
+    url = settings.database_url
+    path = url.split("///", 1)[1].split("?", 1)[0] if url.startswith("sqlite") else ""
+    if path and path != ":memory:" and not Path(path).exists():
+        raise CommonsError(
+            f"No hub at {settings.home} ({path} does not exist): run this from the folder "
+            "that holds commons-data, or set COMMONS_HOME."
+        )
+
+
 def read_credentials(path: Path) -> dict[str, str]:
     """The key=value lines of the admin-credentials file."""
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)

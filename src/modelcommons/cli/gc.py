@@ -45,10 +45,11 @@ def gc(
     from rich.progress import BarColumn, Progress, TextColumn
     from rich.table import Table
 
-    from modelcommons.cli.bootstrap import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database, require_hub
     from modelcommons.config import get_settings
     from modelcommons.hub import gc as hub_gc
 
+    require_hub()
     try:
         prepare_database()
     except Exception as exc:
@@ -66,7 +67,8 @@ def gc(
             grace_seconds=grace_seconds, dry_run=dry_run, progress=_Bar(bar, task)
         )
     verb = "Would remove" if dry_run else "Removed"
-    table = Table(title=f"{verb} (grace {grace_seconds:g} s, {report.seconds:.1f} s)")
+    # A caption, not a long title: a title wider than the table wraps mid-figure.
+    table = Table(title=verb, caption=f"grace {grace_seconds:g} s, took {report.seconds:.1f} s")
     table.add_column("kind")
     table.add_column("count", justify="right")
     table.add_column("bytes", justify="right")

@@ -29,13 +29,14 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
-    from modelcommons.cli.bootstrap import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database, require_hub
     from modelcommons.db.engine import read_session
     from modelcommons.hub import accounting
     from modelcommons.hub.accounts import local_admin
     from modelcommons.hub.names import validate_repo_type
     from modelcommons.hub.repos import get_repo
 
+    require_hub()
     prepare_database()
     with read_session() as session:
         if repo is None:
@@ -56,9 +57,10 @@ def stats(
 @storage_app.command("convert")
 def convert() -> None:
     """Queue jobs converting files stored through LFS into Xet (the job worker runs them)."""
-    from modelcommons.cli.bootstrap import prepare_database
+    from modelcommons.cli.bootstrap import prepare_database, require_hub
     from modelcommons.hub.xet.convert import queue_conversions
 
+    require_hub()
     prepare_database()
     queued = queue_conversions()
     typer.echo(f"Queued {len(queued)} conversion job(s); the job worker runs them.")
