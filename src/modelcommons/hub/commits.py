@@ -123,11 +123,15 @@ def _prepare(session: Session, operations: list[Operation]) -> dict[str, index.C
     blobs = iter(zip(get_git().add_blobs(contents), contents, strict=True))
     changes: dict[str, index.Change] = {}
     for op, path in zip(operations, paths, strict=True):
+        # A file written where this commit deleted something first replaces it.
+        earlier = changes.get(path)
+        replaces = earlier if isinstance(earlier, index.Delete) else None
         if isinstance(op, AddFile):
-            changes[path] = index.NewFile(next(blobs)[0], len(op.content))
+            changes[path] = index.NewFile(next(blobs)[0], len(op.content), replaces=replaces)
         elif isinstance(op, AddLfsFile):
             blob_id, data = next(blobs)
-            changes[path] = index.NewFile(blob_id, stored[op.sha256].size, op.sha256, len(data))
+            size = stored[op.sha256].size
+            changes[path] = index.NewFile(blob_id, size, op.sha256, len(data), replaces)
         else:
             changes[path] = index.DELETE_FOLDER if op.folder else index.DELETE_FILE
     return changes

@@ -289,6 +289,13 @@ def _differing_rows(
 # Writing
 
 
+class Delete(NamedTuple):
+    folder: bool
+
+
+DELETE_FILE, DELETE_FOLDER = Delete(False), Delete(True)
+
+
 @dataclass(frozen=True)
 class NewFile:
     """A file a commit adds or replaces: its git blob and what its entry records."""
@@ -297,14 +304,11 @@ class NewFile:
     size: int
     lfs_sha256: str | None = None
     pointer_size: int | None = None
+    # The same commit deleted what stood at this path first (so a folder may become a file).
+    replaces: Delete | None = None
 
 
-class _Delete(NamedTuple):
-    folder: bool
-
-
-DELETE_FILE, DELETE_FOLDER = _Delete(False), _Delete(True)
-Change = NewFile | _Delete
+Change = NewFile | Delete
 
 
 # In a plan, the key under which a folder's changes say that what stood at its name is
@@ -323,7 +327,7 @@ def plan(changes: dict[str, Change]) -> dict[str, Any]:
             child = node.setdefault(folder, {})
             if isinstance(child, NewFile):
                 raise ConflictError(f"Cannot add file {path}: {folder} is a file.")
-            if isinstance(child, _Delete):  # deleted, then written into: replaced
+            if isinstance(child, Delete):  # deleted, then written into: replaced
                 child = node[folder] = {REPLACED: child}
             node = child
         if isinstance(node.get(name), dict) and change != DELETE_FOLDER:
@@ -423,7 +427,9 @@ class _Builder:
 
     def _apply(self, where: str, before: Row | None, change: Any) -> _NewRow | None:
         if isinstance(change, NewFile):
-            if before is not None and before.kind == "directory":
+            if change.replaces is not None:
+                self._require_kind(where, before, change.replaces)
+            elif before is not None and before.kind == "directory":
                 raise ConflictError(f"Cannot add file {where}: a folder of that name exists.")
             if before is not None and before.oid == change.blob_id:
                 return _NewRow(before)
@@ -438,21 +444,13 @@ class _Builder:
                 "",
             )
             return _NewRow(row)
-        if isinstance(change, _Delete):
-            kind = "directory" if change.folder else "file"
-            if before is None or before.kind != kind:
-                what = "folder" if change.folder else "file"
-                suffix = "/" if change.folder else ""
-                raise EntryNotFoundError(f"A {what} with this name doesn't exist: {where}{suffix}")
+        if isinstance(change, Delete):
+            self._require_kind(where, before, change)
             return None
         # A sub-folder with changes below it.
         replaced = change.get(REPLACED)
         if replaced is not None:
-            kind = "directory" if replaced.folder else "file"
-            if before is None or before.kind != kind:
-                what = "folder" if replaced.folder else "file"
-                suffix = "/" if replaced.folder else ""
-                raise EntryNotFoundError(f"A {what} with this name doesn't exist: {where}{suffix}")
+            self._require_kind(where, before, replaced)
             change = {key: sub for key, sub in change.items() if key != REPLACED}
             before = None  # the new folder starts empty
             if not change:
@@ -481,6 +479,13 @@ class _Builder:
             return _NewRow(before, child)
         name = where.rpartition("/")[2]
         return _NewRow(Row(name, "directory", child.tree_id, 0, None, None, None, ""), child)
+
+    @staticmethod
+    def _require_kind(where: str, before: Row | None, deleted: Delete) -> None:
+        """A deletion names a file (or, for a folder, a folder) that exists."""
+        if before is None or before.kind != ("directory" if deleted.folder else "file"):
+            what, suffix = ("folder", "/") if deleted.folder else ("file", "")
+            raise EntryNotFoundError(f"A {what} with this name doesn't exist: {where}{suffix}")
 
     def _repage(
         self,
