@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import uuid
 
 from huggingface_hub import HfApi
+
+from tests.integration.cli_runs import closed_port, commons
 
 
 def test_a_refused_download_is_one_line(hub, alice, bob):
     private = f"{bob.name}/hidden-{uuid.uuid4().hex[:8]}"
     HfApi(endpoint=hub, token=bob.token).create_repo(private, private=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", "run", private, "a review"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_ENDPOINT": hub, "HF_TOKEN": alice.token},
-        timeout=120,
-    )
+    env = {**os.environ, "HF_ENDPOINT": hub, "HF_TOKEN": alice.token}
+    result = commons("run", private, "a review", environ=env, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: the hub refused: 404"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -28,19 +22,11 @@ def test_a_refused_download_is_one_line(hub, alice, bob):
 
 
 def _closed_port() -> str:
-    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{closed_port()}"
 
 
 def _one_line_about_reaching(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
+    result = commons(*args, environ={**os.environ, **env}, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: cannot reach the hub"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

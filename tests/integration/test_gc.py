@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from huggingface_hub import HfApi, hf_hub_download
 from modelcommons.storage import open_store
 from modelcommons.storage.base import ContentStore, git_key, lfs_key
 from modelcommons.storage.filesystem import FileSystemStore
+from tests.integration.cli_runs import closed_port, commons
 from tests.integration.xet_upload import upload_elsewhere
 
 GRACE = "1"  # seconds: what the collections in these tests spare
@@ -31,13 +31,7 @@ def _store() -> ContentStore:
 
 
 def _run_gc(*options: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", "gc", *options],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=600,
-    )
+    return commons("gc", *options, environ={**os.environ, **env}, timeout=600)
 
 
 def _collect(*options: str) -> str:
@@ -102,48 +96,29 @@ def test_store_lists_touches_and_deletes_only_stale_objects(tmp_path: Path) -> N
 
 def test_gc_on_an_unreachable_store_is_one_line_and_deletes_nothing(tmp_path: Path) -> None:
     """COMMONS_STORAGE_URL on an S3 endpoint nothing listens on: exit 1, one line."""
-    closed_port = _closed_port()
+    port = closed_port()
     env = {
         **os.environ,
         "COMMONS_HOME": str(tmp_path / "home"),
         "COMMONS_DATABASE_URL": f"sqlite:///{tmp_path}/gc.db",
-        "COMMONS_STORAGE_URL": f"s3://bucket?endpoint_url=http://127.0.0.1:{closed_port}",
+        "COMMONS_STORAGE_URL": f"s3://bucket?endpoint_url=http://127.0.0.1:{port}",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", "gc", "--grace", "0"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    assert commons("migrate", environ=env, timeout=120).returncode == 0  # a hub, no store
+    result = commons("gc", "--grace", "0", environ=env, timeout=120)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Cannot reach the S3 store" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_gc_on_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "COMMONS_HOME": str(tmp_path / "home"),
-        "COMMONS_DATABASE_URL": f"postgresql+psycopg://gc@127.0.0.1:{_closed_port()}/gc",
+        "COMMONS_DATABASE_URL": f"postgresql+psycopg://gc@127.0.0.1:{closed_port()}/gc",
         "COMMONS_SECRET_KEY": "test",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", "gc", "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = commons("gc", "--dry-run", environ=env, timeout=120)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "database" in lines[0], result.stderr
@@ -154,13 +129,7 @@ def test_gc_and_storage_stats_outside_a_hub_say_so(tmp_path: Path) -> None:
     env = {**os.environ, "COMMONS_HOME": str(tmp_path / "commons-data")}
     env.pop("COMMONS_DATABASE_URL", None)
     for command in (["gc", "--dry-run"], ["storage", "stats"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "modelcommons.cli.main", *command],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        result = commons(*command, environ=env, timeout=120)
         assert result.returncode == 1, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "No hub at" in lines[0], result.stderr
@@ -187,7 +156,7 @@ def test_a_deleted_branch_loses_its_own_objects_and_main_keeps_its(api, repo_id,
     assert store.exists(lfs_key(lfs_sha)) and store.exists(git_key(_blob_id(branch_text)))
 
     unreachable_store = {
-        "COMMONS_STORAGE_URL": f"s3://b?endpoint_url=http://127.0.0.1:{_closed_port()}"
+        "COMMONS_STORAGE_URL": f"s3://b?endpoint_url=http://127.0.0.1:{closed_port()}"
     }
     failed = _run_gc("--grace", "0", env=unreachable_store)
     assert failed.returncode == 1 and "Cannot reach the S3 store" in failed.stderr

@@ -7,8 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,6 +20,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from tests.cluster import free_port, serve
+from tests.integration.cli_runs import commons
 from tests.integration.conftest import User
 
 
@@ -372,13 +371,7 @@ def _icu_database() -> Iterator[str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "modelcommons.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = commons(*args, environ=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
