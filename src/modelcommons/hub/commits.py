@@ -221,7 +221,8 @@ def create_commit(
     require_message_size(summary, description)
     ref = refs.branch_ref(branch)
     require_operation_count(len(operations))
-    with gc_notes.commit_in_flight(get_store()):
+    named = [op.sha256 for op in operations if isinstance(op, AddLfsFile)]
+    with gc_notes.commit_in_flight(get_store(), named):
         return _create_commit(
             repo_id,
             ref,

@@ -49,7 +49,7 @@ from modelcommons.db.models import (
 from modelcommons.errors import JobCancelledError, UnavailableError
 from modelcommons.hub import jobs
 from modelcommons.hub.gc_mark import Reachable, batches, mark
-from modelcommons.hub.gc_notes import NOTES, Named, in_flight_since, read_notes
+from modelcommons.hub.gc_notes import NOTES, Named, in_flight, read_notes
 from modelcommons.hub.lfs import POINTER_PREFIX
 from modelcommons.storage import get_store
 from modelcommons.storage.base import ContentStore, StoredKey, git_key
@@ -351,8 +351,8 @@ def collect(*, grace_seconds: float, dry_run: bool, progress: jobs.Progress) -> 
 def _collect(report: GcReport, started: float, cutoff: float, progress: jobs.Progress) -> GcReport:
     store = _open_store()
     # Whatever a commit still in flight wrote is younger than its start: spare from there.
-    began, crashed = in_flight_since(store, started)
-    cutoff = min(cutoff, began)
+    commits = in_flight(store, started)
+    cutoff = min(cutoff, commits.since)
     reach = Reachable()
     _milestone(progress, 0.0, "marking what refs reach")
     with read_session() as session:
@@ -360,10 +360,12 @@ def _collect(report: GcReport, started: float, cutoff: float, progress: jobs.Pro
         _milestone(progress, 0.3, f"{len(reach.commits)} commits reached; listing the store")
         listing = _list_store(store)
         named = read_notes(store, cutoff)
+        named.objects |= commits.objects
         plan = _make_plan(session, reach, listing, named, cutoff=cutoff, started=started)
     _milestone(progress, 0.5, "checking what changed meanwhile")
     _spare_in_flight(store, plan, cutoff)
     named = read_notes(store, cutoff)  # answers given while planning
+    named.objects |= commits.objects | in_flight(store, started).objects
     # No progress is reported in here: the job's report is a write transaction of its own.
     with write_session() if not report.dry_run else read_session() as session:
         if not report.dry_run:
@@ -372,7 +374,7 @@ def _collect(report: GcReport, started: float, cutoff: float, progress: jobs.Pro
         _spare_new_uses(session, plan, reach, named)
         if not report.dry_run:
             _delete_rows(session, plan)
-    plan.keys[NOTES] = named.stale + crashed
+    plan.keys[NOTES] = named.stale + commits.crashed
     _count_rows(report, plan)
     _delete_bytes(store, plan, report, cutoff, progress)
     verb = "would free" if report.dry_run else "freed"

@@ -63,12 +63,13 @@ def read_notes(store: ContentStore, cutoff: float) -> Named:
 
 
 @contextlib.contextmanager
-def commit_in_flight(store: ContentStore) -> Iterator[None]:
+def commit_in_flight(store: ContentStore, objects: Collection[str] = ()) -> Iterator[None]:
     """While a commit is built, the blobs and trees it writes are reachable from nothing yet
-    (its rows and ref come last, however long its thousands of files take): this note tells
-    collection to spare everything written or touched since the commit began."""
+    (its rows and ref come last, however long its thousands of files take), and so may be
+    the LFS objects it names: this note tells collection to spare everything written or
+    touched since the commit began, and those objects, until the commit ends."""
     key = f"{COMMITS}{time.time_ns()}-{secrets.token_hex(4)}"
-    store.put_bytes(key, b"")
+    store.put_bytes(key, json.dumps({"objects": sorted(objects)}).encode())
     try:
         yield
     finally:
@@ -76,17 +77,32 @@ def commit_in_flight(store: ContentStore) -> Iterator[None]:
             store.delete(key)
 
 
-def in_flight_since(store: ContentStore, now: float) -> tuple[float, list[StoredKey]]:
-    """When the oldest commit still in flight began (`now` when none is), and the notes of
-    crashed commits (past MAX_COMMIT_SECONDS), for collection to remove."""
-    oldest, crashed = now, []
+@dataclass
+class InFlight:
+    """The commits in flight: when the oldest began, what they name, and the notes of
+    crashed ones (past MAX_COMMIT_SECONDS), for collection to remove."""
+
+    since: float
+    objects: set[str] = field(default_factory=set)
+    crashed: list[StoredKey] = field(default_factory=list)
+
+
+def in_flight(store: ContentStore, now: float) -> InFlight:
+    found = InFlight(since=now)
     for item in store.iter_keys(COMMITS):
         began = _written(item.key)
         if began < now - MAX_COMMIT_SECONDS:
-            crashed.append(item)
-        else:
-            oldest = min(oldest, began)
-    return oldest, crashed
+            found.crashed.append(item)
+            continue
+        found.since = min(found.since, began)
+        try:
+            body = json.loads(store.get_bytes(item.key) or b"{}")
+        except Exception:
+            if store.exists(item.key):  # unreadable, not removed: protection must not lapse
+                raise
+            continue  # the commit ended meanwhile
+        found.objects.update(str(sha) for sha in body.get("objects", []))
+    return found
 
 
 def _written(key: str) -> float:
