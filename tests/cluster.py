@@ -88,6 +88,9 @@ def seaweedfs(folder: Path) -> Iterator[str]:
         _weed(), "server", "-s3", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-iam=false", "-webdav=false", "-metricsPort=0", "-master.telemetry=false",
         "-volume.max=0", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        # Small volumes: with its 30 GB default, "-volume.max=0" (as many as the free disk
+        # holds) left one volume on a disk with under 60 GB free, and every write then hung.
+        "-master.volumeSizeLimitMB=1024",
     ]  # fmt: skip
     for name, port in ports.items():
         command += [f"-{name}.port={port}", f"-{name}.port.grpc={free_port()}"]

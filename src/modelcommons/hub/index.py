@@ -170,6 +170,8 @@ def folder_rows(session: Session, folder: Folder, *, start: str | None = None) -
 
 def find(session: Session, root: str, path: str) -> Row | None:
     """The entry at `path` (no leading or trailing slash) below the root folder, or None."""
+    if not storable(path):
+        return None
     folder_id: str | None = root
     parts = path.split("/")
     row: Row | None = None
@@ -183,6 +185,12 @@ def find(session: Session, root: str, path: str) -> Row | None:
     return row
 
 
+def storable(path: str) -> bool:
+    """Whether a path could name an entry at all: no commit stores a NUL (names.validate_path
+    refuses it), and PostgreSQL refuses to even compare text holding one."""
+    return "\x00" not in path
+
+
 def _find_in(session: Session, folder: Folder, name: str) -> Row | None:
     index = bisect_right(folder.firsts(), name) - 1
     if index < 0:
@@ -194,7 +202,7 @@ def _find_in(session: Session, folder: Folder, name: str) -> Row | None:
 def find_many(session: Session, root: str, paths: Iterable[str]) -> dict[str, Row]:
     """Entries for many paths at once: each folder is walked to once, each page read once."""
     by_folder: dict[str, list[str]] = {}
-    for path in paths:
+    for path in filter(storable, paths):
         holder_path, _, name = path.rpartition("/")
         by_folder.setdefault(holder_path, []).append(name)
     found: dict[str, Row] = {}
