@@ -210,6 +210,8 @@ def test_a_cursor_for_another_folder_or_flag_is_400(hub, bob, repos):
 def test_odd_tree_paths_are_a_clear_4xx(hub, bob, repos, path):
     r = _tree(hub, repos["mine"], path, token=bob.token)
     assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
+    if r.headers.get("server", "").startswith("nginx"):  # the cluster's proxy refuses a NUL
+        return  # itself, with its own page, before any server sees it
     assert "error" in r.json()
 
 
@@ -376,6 +378,10 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.skipif(
+    os.environ.get("COMMONS_TEST_CLUSTER") == "1",
+    reason="its own server on its own PostgreSQL database: once, in the first pass",
+)
 def test_listings_page_in_one_order_whatever_the_database_collation(tmp_path):
     """Pages are cut in code-point order; a database that sorts rows by its own collation
     made a page of limit=1 skip names and repeat others."""
