@@ -6,7 +6,7 @@ compare-and-swap) never fails with a lock upgrade error; readers keep WAL's conc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from modelcommons.config import get_settings
 
 # Re-exported so that routes and pages can name the type without importing SQLAlchemy.
-__all__ = ["Session", "get_engine", "make_engine", "read_session", "write_session"]
+__all__ = [
+    "Session",
+    "get_engine",
+    "in_batches",
+    "make_engine",
+    "read_session",
+    "write_session",
+]
 
 _WRITE = "commons_write"
 
@@ -75,3 +82,13 @@ def write_session() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+IN_LIST = 500  # values per IN (...) list: far below every database's parameter limit
+
+
+def in_batches(values: Iterable[str]) -> Iterator[list[str]]:
+    """Distinct values, sorted, a few hundred at a time: one IN (...) query per batch."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), IN_LIST):
+        yield ordered[start : start + IN_LIST]

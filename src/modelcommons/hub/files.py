@@ -13,7 +13,7 @@ from itertools import islice
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelcommons.db.engine import read_session
+from modelcommons.db.engine import in_batches, read_session
 from modelcommons.db.models import Ref, Repo, StoredObject
 from modelcommons.db.vocabulary import EntryKind
 from modelcommons.errors import EntryNotFoundError, InvalidInputError
@@ -46,11 +46,8 @@ class FileEntry:
 
 def _entries(session: Session, found: Sequence[tuple[str, index.Row]]) -> list[FileEntry]:
     """Index rows → entries, with the Xet hash of each large file (one query for them all)."""
-    shas = {row.lfs_sha256 for _, row in found if row.lfs_sha256}
     xet: dict[str, str] = {}
-    ordered = sorted(shas)
-    for start in range(0, len(ordered), _PATHS_PER_QUERY):
-        chunk = ordered[start : start + _PATHS_PER_QUERY]
+    for chunk in in_batches(row.lfs_sha256 for _, row in found if row.lfs_sha256):
         stmt = select(StoredObject.sha256, StoredObject.location).where(
             StoredObject.sha256.in_(chunk), StoredObject.kind == "xet"
         )
@@ -68,10 +65,6 @@ def _entries(session: Session, found: Sequence[tuple[str, index.Row]]) -> list[F
         )
         for path, row in found
     ]
-
-
-# Paths looked up per query: databases bound the number of parameters in one statement.
-_PATHS_PER_QUERY = 500
 
 
 def get_entry(session: Session, repo: Repo, sha: str, path: str) -> FileEntry:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import in_batches, read_session, write_session
 from modelcommons.db.models import (
     Commit,
     IndexEntry,
@@ -48,7 +48,7 @@ from modelcommons.db.models import (
 )
 from modelcommons.errors import JobCancelledError, UnavailableError
 from modelcommons.hub import jobs
-from modelcommons.hub.gc_mark import Reachable, batches, mark
+from modelcommons.hub.gc_mark import Reachable, mark
 from modelcommons.hub.gc_notes import NOTES, Named, in_flight, read_notes
 from modelcommons.hub.lfs import POINTER_PREFIX
 from modelcommons.storage import get_store
@@ -221,18 +221,18 @@ def _delete_rows(session: Session, plan: _Plan) -> None:
     for repo_id, sha in plan.commits:
         by_repo[repo_id].append(sha)
     for repo_id, shas in by_repo.items():
-        for batch in batches(shas):
+        for batch in in_batches(shas):
             session.execute(delete(Commit).where(Commit.repo_id == repo_id, Commit.sha.in_(batch)))
-    for batch in batches(plan.pages):
+    for batch in in_batches(plan.pages):
         session.execute(delete(IndexEntry).where(IndexEntry.page_id.in_(batch)))
-    for batch in batches(plan.folders):
+    for batch in in_batches(plan.folders):
         session.execute(delete(IndexFolder).where(IndexFolder.id.in_(batch)))
-    for batch in batches(plan.objects):
+    for batch in in_batches(plan.objects):
         session.execute(delete(StoredObject).where(StoredObject.sha256.in_(batch)))
-    for batch in batches(plan.xet_files):
+    for batch in in_batches(plan.xet_files):
         session.execute(delete(XetFileXorb).where(XetFileXorb.file_hash.in_(batch)))
         session.execute(delete(XetFile).where(XetFile.hash.in_(batch)))
-    for batch in batches(plan.xorbs):
+    for batch in in_batches(plan.xorbs):
         session.execute(delete(XetDedupChunk).where(XetDedupChunk.xorb_hash.in_(batch)))
         session.execute(delete(XetXorb).where(XetXorb.hash.in_(batch)))
 
@@ -245,7 +245,7 @@ def _spare_new_uses(session: Session, plan: _Plan, reach: Reachable, named: Name
     plan.folders -= reach.folders
     plan.pages -= reach.pages
     grant_cutoff = utcnow() - timedelta(seconds=get_settings().upload_grant_seconds)
-    for batch in batches(plan.objects):
+    for batch in in_batches(plan.objects):
         granted = select(ObjectUpload.sha256).where(
             ObjectUpload.sha256.in_(batch), ObjectUpload.uploaded_at >= grant_cutoff
         )
@@ -258,7 +258,7 @@ def _spare_new_uses(session: Session, plan: _Plan, reach: Reachable, named: Name
         if sha not in reach.lfs | named.objects and (sha in gone or not _has_object(session, sha))
     }
     plan.xorbs -= named.xorbs
-    for batch in batches(plan.xorbs):
+    for batch in in_batches(plan.xorbs):
         used = session.execute(
             select(XetFileXorb.file_hash, XetFileXorb.xorb_hash).where(
                 XetFileXorb.xorb_hash.in_(batch)
@@ -386,7 +386,7 @@ def _spare_in_flight(store: ContentStore, plan: _Plan, cutoff: float) -> None:
     """Keep objects a commit in flight names: it wrote or touched their pointer just now."""
     sizes: dict[str, int] = {}
     with read_session() as session:
-        for batch in batches(plan.objects):
+        for batch in in_batches(plan.objects):
             stmt = select(StoredObject.sha256, StoredObject.size).where(
                 StoredObject.sha256.in_(batch)
             )

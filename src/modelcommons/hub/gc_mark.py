@@ -14,24 +14,16 @@ pass (inside the collection's write transaction) costs only what changed since t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelcommons.db.engine import in_batches
 from modelcommons.db.models import Commit, IndexEntry, IndexFolder, Ref
 from modelcommons.errors import CommonsError
 from modelcommons.hub.refs import REF_KINDS
-
-IN_LIST = 500  # ids per IN (...) list: far below every database's parameter limit
-
-
-def batches(items: Iterable[str]) -> Iterator[list[str]]:
-    ordered = sorted(set(items))
-    for start in range(0, len(ordered), IN_LIST):
-        yield ordered[start : start + IN_LIST]
 
 
 @dataclass
@@ -73,7 +65,7 @@ def _walk_commits(session: Session, reach: Reachable, roots: set[tuple[int, str]
             reach.git.add(sha)  # kept even if its row is missing: a ref names it
         frontier = set()
         for repo_id, shas in by_repo.items():
-            for batch in batches(shas):
+            for batch in in_batches(shas):
                 rows = session.execute(
                     select(Commit.sha, Commit.parents, Commit.tree_sha, Commit.index_root).where(
                         Commit.repo_id == repo_id, Commit.sha.in_(batch)
@@ -96,7 +88,7 @@ def _walk_folders(session: Session, reach: Reachable, roots: set[str]) -> None:
     while frontier:
         reach.folders.update(frontier)
         pages: set[str] = set()
-        for batch in batches(frontier):
+        for batch in in_batches(frontier):
             for folder_pages in session.scalars(
                 select(IndexFolder.pages).where(IndexFolder.id.in_(batch))
             ):
@@ -104,7 +96,7 @@ def _walk_folders(session: Session, reach: Reachable, roots: set[str]) -> None:
         pages -= reach.pages
         reach.pages.update(pages)
         frontier = set()
-        for batch in batches(pages):
+        for batch in in_batches(pages):
             rows = session.execute(
                 select(IndexEntry.oid, IndexEntry.lfs_sha256, IndexEntry.folder_id).where(
                     IndexEntry.page_id.in_(batch)

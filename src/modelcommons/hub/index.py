@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Lock
 from typing import Any, NamedTuple
 
@@ -32,6 +33,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from modelcommons.db.engine import in_batches
 from modelcommons.db.models import Commit, IndexEntry, IndexFolder
 from modelcommons.db.vocabulary import EntryKind
 from modelcommons.errors import ConflictError, EntryNotFoundError
@@ -76,7 +78,9 @@ class Folder:
     file_count: int
     total_bytes: int
 
+    @cached_property
     def firsts(self) -> list[str]:
+        """Each page's first name, for bisecting (kept: folders are looked up per request)."""
         return [page.first for page in self.pages]
 
 
@@ -156,7 +160,7 @@ def folder_rows(session: Session, folder: Folder, *, start: str | None = None) -
     """A folder's entries in name order, from the first named `start` or after it, read a
     few pages at a time: a listing of one page reads about one page."""
     pages = folder.pages
-    index = max(bisect_right(folder.firsts(), start) - 1, 0) if start is not None else 0
+    index = max(bisect_right(folder.firsts, start) - 1, 0) if start is not None else 0
     while index < len(pages):
         end, count = index, 0
         while end < len(pages) and (end == index or count + pages[end].entries <= LOAD_BATCH):
@@ -192,7 +196,7 @@ def storable(path: str) -> bool:
 
 
 def _find_in(session: Session, folder: Folder, name: str) -> Row | None:
-    index = bisect_right(folder.firsts(), name) - 1
+    index = bisect_right(folder.firsts, name) - 1
     if index < 0:
         return None
     rows = page_rows(session, [folder.pages[index].page_id], names=[name])
@@ -214,7 +218,7 @@ def find_many(session: Session, root: str, paths: Iterable[str]) -> dict[str, Ro
             folder = get_folder(session, holder.folder_id)
         else:
             folder = get_folder(session, root)
-        firsts = folder.firsts()
+        firsts = folder.firsts
         by_page: dict[int, list[str]] = {}
         for name in names:
             index = bisect_right(firsts, name) - 1
@@ -222,8 +226,7 @@ def find_many(session: Session, root: str, paths: Iterable[str]) -> dict[str, Ro
                 by_page.setdefault(index, []).append(name)
         prefix = folder_path + "/" if folder_path else ""
         for index, wanted in by_page.items():
-            for start in range(0, len(wanted), 500):  # databases bound a statement's parameters
-                chunk = wanted[start : start + 500]
+            for chunk in in_batches(wanted):
                 for row in page_rows(session, [folder.pages[index].page_id], names=chunk):
                     found[prefix + row.name] = row
     return found
@@ -394,7 +397,7 @@ class _Builder:
         """The folder at `path` with `changes` applied; None when it ends up empty."""
         folder = get_folder(self.session, folder_id) if folder_id else None
         pages = folder.pages if folder else []
-        firsts = [p.first for p in pages]
+        firsts = folder.firsts if folder else []
         # Which page each changed name falls in, and those pages' rows.
         touched: dict[int, dict[str, Row]] = {}
         home: dict[str, int] = {}

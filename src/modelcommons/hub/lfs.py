@@ -16,7 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelcommons.config import get_settings
-from modelcommons.db.engine import read_session, write_session
+from modelcommons.db.engine import in_batches, read_session, write_session
 from modelcommons.db.models import IndexEntry, ObjectUpload, Repo, StoredObject, utcnow
 from modelcommons.errors import InvalidInputError, PayloadTooLargeError
 from modelcommons.hub.accounts import Principal
@@ -38,7 +38,6 @@ from modelcommons.storage.base import ContentStore, lfs_key, upload_part_key
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 WRITE_BATCH = 8 * 1024 * 1024
 POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1\n"
-IN_LIST = 500  # sha256s per IN (...) list: far below every database's parameter limit
 
 
 def validate_oid(oid: str) -> str:
@@ -55,16 +54,10 @@ def find_object(session: Session, sha256: str) -> StoredObject | None:
     return session.get(StoredObject, sha256)
 
 
-def _batches(shas: Collection[str]) -> Iterator[list[str]]:
-    ordered = sorted(set(shas))
-    for start in range(0, len(ordered), IN_LIST):
-        yield ordered[start : start + IN_LIST]
-
-
 def find_objects(session: Session, shas: Collection[str]) -> dict[str, StoredObject]:
     """The stored objects among `shas`, in one query per few hundred (commits name many)."""
     found: dict[str, StoredObject] = {}
-    for batch in _batches(shas):
+    for batch in in_batches(shas):
         stmt = select(StoredObject).where(StoredObject.sha256.in_(batch))
         found.update((obj.sha256, obj) for obj in session.scalars(stmt))
     return found
@@ -110,7 +103,7 @@ def usable_objects(
 ) -> set[str]:
     """The objects among `shas` that the principal may name in a commit to the repo."""
     usable: set[str] = set()
-    for batch in _batches(shas):
+    for batch in in_batches(shas):
         readable = (
             select(IndexEntry.lfs_sha256)
             .join(Repo, Repo.id == IndexEntry.repo_id)
@@ -144,7 +137,7 @@ def require_usable(principal: Principal, repo_id: int, wanted: dict[str, str]) -
 def held_by_repo(session: Session, repo_id: int, shas: Collection[str]) -> set[str]:
     """The objects among `shas` that some commit of the repo holds (what it may serve)."""
     held: set[str] = set()
-    for batch in _batches(shas):
+    for batch in in_batches(shas):
         stmt = (
             select(IndexEntry.lfs_sha256)
             .where(IndexEntry.lfs_sha256.in_(batch), IndexEntry.repo_id == repo_id)
